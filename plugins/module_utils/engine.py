@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options -> a Docker SDK client with a negotiated API version, and API-version gates."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any, Dict, Optional, Tuple
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+try:
+    import docker
+    import requests.adapters
+    from docker.errors import APIError, DockerException
+    from requests.exceptions import RequestException
+    HAS_DOCKER_SDK = True
+    DOCKER_SDK_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - exercised on hosts without the SDK
+    HAS_DOCKER_SDK = False
+    DOCKER_SDK_IMPORT_ERROR = traceback.format_exc()
+
+    class DockerException(Exception):  # type: ignore[no-redef]
+        """Stand-in so except clauses stay valid without the SDK."""
+
+    class APIError(DockerException):  # type: ignore[no-redef]
+        """Stand-in so except clauses stay valid without the SDK."""
+
+    class RequestException(Exception):  # type: ignore[no-redef]
+        """Stand-in so except clauses stay valid without the SDK."""
+
+MIN_API_VERSION = '1.41'
+DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock'
+DEFAULT_TIMEOUT = 60
+
+# Engine API versions at which newer parameters appear.
+API_DF_TYPE_FILTER = '1.42'        # GET /system/df?type=...
+API_BUILD_PRUNE_RESERVED = '1.48'  # POST /build/prune reserved-space, max-used-space, min-free-space
+
+ENGINE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
+    'docker_host': dict(type='str', default=DEFAULT_DOCKER_HOST, aliases=['docker_url'],
+                        fallback=(env_fallback, ['DOCKER_HOST'])),
+    'api_version': dict(type='str', default='auto', aliases=['docker_api_version'],
+                        fallback=(env_fallback, ['DOCKER_API_VERSION'])),
+    'timeout': dict(type='int', default=DEFAULT_TIMEOUT, fallback=(env_fallback, ['DOCKER_TIMEOUT'])),
+    'tls': dict(type='bool', default=False, fallback=(env_fallback, ['DOCKER_TLS'])),
+    'validate_certs': dict(type='bool', default=False, aliases=['tls_verify'],
+                           fallback=(env_fallback, ['DOCKER_TLS_VERIFY'])),
+    'ca_path': dict(type='path', aliases=['ca_cert', 'tls_ca_cert']),
+    'client_cert': dict(type='path', aliases=['tls_client_cert', 'cert_path']),
+    'client_key': dict(type='path', aliases=['tls_client_key', 'key_path'], no_log=False),
+    'tls_hostname': dict(type='str', fallback=(env_fallback, ['DOCKER_TLS_HOSTNAME'])),
+}
+
+
+def engine_argument_spec() -> Dict[str, Dict[str, Any]]:
+    """A fresh copy of the shared connection options, to merge into a module's spec."""
+    return {name: dict(spec) for name, spec in ENGINE_ARGUMENT_SPEC.items()}
+
+
+class EngineError(Exception):
+    """A failure talking to the engine, with a message fit for the user."""
+
+
+class EngineAPIError(EngineError):
+    """The engine answered with an error status (404 gone, 409 conflict, ...)."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def api_at_least(api_version: str, minimum: str) -> bool:
+    """Compare two ``major.minor`` Docker API versions."""
+    return _version_tuple(api_version) >= _version_tuple(minimum)
+
+
+def _version_tuple(version: str) -> Tuple[int, ...]:
+    return tuple(int(part) for part in version.split('.'))
+
+
+def _cert_path_default(params: Dict[str, Any], name: str, filename: str) -> Optional[str]:
+    """Fill a TLS file from DOCKER_CERT_PATH when the option is not set, as the CLI does."""
+    if params.get(name):
+        return params[name]
+    cert_dir = os.environ.get('DOCKER_CERT_PATH')
+    if cert_dir and os.path.exists(os.path.join(cert_dir, filename)):
+        return os.path.join(cert_dir, filename)
+    return None
+
+
+def _tls_config(params: Dict[str, Any]) -> Any:
+    ca_path = _cert_path_default(params, 'ca_path', 'ca.pem')
+    client_cert = _cert_path_default(params, 'client_cert', 'cert.pem')
+    client_key = _cert_path_default(params, 'client_key', 'key.pem')
+    verify = params.get('validate_certs')
+    if not (params.get('tls') or verify):
+        return False
+    if bool(client_cert) != bool(client_key):
+        raise EngineError('client_cert and client_key must be given together (client_cert=%r, client_key=%r)'
+                          % (client_cert, client_key))
+    for option, path in (('ca_path', ca_path), ('client_cert', client_cert), ('client_key', client_key)):
+        if path and not os.path.isfile(path):
+            raise EngineError('%s=%r: no such file' % (option, path))
+    return docker.tls.TLSConfig(
+        client_cert=(client_cert, client_key) if client_cert else None,
+        ca_cert=ca_path if verify else None,
+        verify=ca_path if (verify and ca_path) else bool(verify),
+    )
+
+
+if HAS_DOCKER_SDK:
+    class _HostnameAdapter(requests.adapters.HTTPAdapter):
+        """Checks the engine's certificate against ``tls_hostname`` instead of the URL's host."""
+
+        def __init__(self, hostname: str) -> None:
+            self._hostname = hostname
+            super().__init__()
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs['assert_hostname'] = self._hostname
+            super().init_poolmanager(*args, **kwargs)
+
+
+def _docker_host(params: Dict[str, Any]) -> str:
+    host = params.get('docker_host') or DEFAULT_DOCKER_HOST
+    if (params.get('tls') or params.get('validate_certs')) and host.startswith('tcp://'):
+        host = 'https://' + host[len('tcp://'):]
+    return host
+
+
+def describe_failure(docker_host: str, error: BaseException) -> str:
+    """Turn SDK/requests exceptions into one line that says what to do."""
+    chain = []
+    current: Optional[BaseException] = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    text = ' '.join(str(item) for item in chain)
+    if any(isinstance(item, PermissionError) for item in chain) or 'Permission denied' in text:
+        return ('permission denied on the Docker socket %s: run as root (become: true) or as a member of '
+                'the docker group' % docker_host)
+    if 'No such file or directory' in text or any(isinstance(item, FileNotFoundError) for item in chain):
+        return 'cannot reach the Docker engine at %s: the socket does not exist (is dockerd running?)' % docker_host
+    if 'CERTIFICATE' in text.upper() or 'SSL' in text.upper():
+        return 'TLS handshake with the Docker engine at %s failed: %s' % (docker_host, chain[-1])
+    if 'timed out' in text.lower() or 'timeout' in text.lower():
+        return 'the Docker engine at %s did not answer in time (timeout option): %s' % (docker_host, chain[-1])
+    return 'cannot reach the Docker engine at %s: %s' % (docker_host, error)
+
+
+class Engine:
+    """A connected engine: the low-level SDK client, its negotiated API version and version info."""
+
+    def __init__(self, params: Dict[str, Any]) -> None:
+        if not HAS_DOCKER_SDK:
+            raise EngineError(missing_required_lib('docker (Docker SDK for Python >= 6.0)')
+                              + '\n' + str(DOCKER_SDK_IMPORT_ERROR))
+        self.docker_host = _docker_host(params)
+        requested = params.get('api_version') or 'auto'
+        negotiate = requested == 'auto'
+        try:
+            self.client = docker.APIClient(
+                base_url=self.docker_host,
+                version=MIN_API_VERSION if negotiate else requested,
+                timeout=params.get('timeout') or DEFAULT_TIMEOUT,
+                tls=_tls_config(params),
+            )
+            if params.get('tls_hostname') and params.get('validate_certs'):
+                self.client.mount('https://', _HostnameAdapter(params['tls_hostname']))
+            self.version_info = self.client.version(api_version=False)
+        except EngineError:
+            raise
+        except (DockerException, RequestException, OSError) as exc:
+            raise EngineError(describe_failure(self.docker_host, exc)) from exc
+        if negotiate:
+            # Speak the engine's own API version, as the CLI does.
+            self.client._version = self.version_info['ApiVersion']  # pylint: disable=protected-access
+        self.api_version = self.client.api_version
+        if not api_at_least(self.api_version, MIN_API_VERSION):
+            raise EngineError('the Docker engine at %s speaks API %s; cachewarden.docker needs %s or newer'
+                              % (self.docker_host, self.api_version, MIN_API_VERSION))
+
+    def supports(self, minimum_api: str) -> bool:
+        """True when the negotiated API version is at least ``minimum_api``."""
+        return api_at_least(self.api_version, minimum_api)
+
+    def get(self, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
+        """GET an API path and decode its JSON body."""
+        return self._call('get', path, params=params)
+
+    def post(self, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
+        """POST to an API path and decode its JSON body (empty body -> None)."""
+        return self._call('post', path, params=params)
+
+    def delete(self, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
+        """DELETE an API path and decode its JSON body (empty body -> None)."""
+        return self._call('delete', path, params=params)
+
+    def _call(self, method: str, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
+        url = self.client._url(path)  # pylint: disable=protected-access
+        try:
+            response = getattr(self.client, '_' + method)(url, params=params)
+            self.client._raise_for_status(response)  # pylint: disable=protected-access
+        except APIError as exc:
+            raise EngineAPIError(exc.status_code or 0, '%s %s: %s' % (method.upper(), path, exc.explanation or exc)) from exc
+        except (DockerException, RequestException, OSError) as exc:
+            raise EngineError(describe_failure(self.docker_host, exc)) from exc
+        if not response.content:
+            return None
+        return response.json()

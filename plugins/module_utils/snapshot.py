@@ -1,0 +1,438 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read the engine once and turn what it says into plain data.
+
+Everything after this module (facts, planner, reports) works on these records only, so
+it can be unit-tested without an engine. Sizes are bytes; -1 means the engine did not
+compute the number (a size walk that was switched off or is not offered by the API).
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import API_DF_TYPE_FILTER, Engine
+
+BUILTIN_NETWORKS = frozenset(('bridge', 'host', 'none'))
+NONE_TAG = '<none>:<none>'
+NONE_DIGEST = '<none>@<none>'
+_ANONYMOUS_VOLUME_LABEL = 'com.docker.volume.anonymous'
+_HEX64 = re.compile(r'^[0-9a-f]{64}$')
+# History entries that never carry a layer (legacy "#(nop)" and BuildKit metadata steps).
+_METADATA_STEP = re.compile(r'^(/bin/sh -c #\(nop\)|(ENV|LABEL|CMD|ENTRYPOINT|EXPOSE|WORKDIR|USER|ARG|STOPSIGNAL|'
+                            r'HEALTHCHECK|SHELL|ONBUILD|VOLUME|MAINTAINER)\b)')
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of an image, named by its chain ID so equal stacks compare equal."""
+
+    chain_id: str
+    size: int
+
+
+@dataclass
+class Image:
+    """An image as `docker images -a` lists it, with the sizes `docker system df -v` shows."""
+
+    id: str
+    tags: List[str]
+    digests: List[str]
+    parent: str
+    created: int
+    size: int
+    shared_size: int
+    labels: Dict[str, str]
+    containers: List[str] = field(default_factory=list)
+    children: List[str] = field(default_factory=list)
+    layers: Optional[List[Layer]] = None
+    last_tagged: int = 0
+
+    @property
+    def untagged(self) -> bool:
+        """No repository tag (it may still have a digest reference)."""
+        return not self.tags
+
+    @property
+    def intermediate(self) -> bool:
+        """Untagged parent of another image: only `docker images -a` shows it."""
+        return self.untagged and bool(self.children)
+
+    @property
+    def dangling(self) -> bool:
+        """What `docker images -f dangling=true` lists: untagged, and no image builds on it."""
+        return self.untagged and not self.children
+
+    @property
+    def unique_size(self) -> int:
+        """Bytes only this image holds (``size`` when the shared size is unknown)."""
+        return self.size - self.shared_size if self.shared_size >= 0 else self.size
+
+
+@dataclass
+class Container:
+    """A container in any state; it pins its image and its volumes."""
+
+    id: str
+    names: List[str]
+    image_id: str
+    image: str
+    state: str
+    created: int
+    size_rw: int
+    volumes: List[str]
+    networks: List[str]
+    labels: Dict[str, str]
+
+    @property
+    def active(self) -> bool:
+        """Counted ACTIVE by `docker system df`: running, paused or restarting."""
+        return self.state in ('running', 'paused', 'restarting')
+
+
+@dataclass
+class Volume:
+    """A volume; ``ref_count`` is the number of containers using it (-1 when not computed)."""
+
+    name: str
+    driver: str
+    anonymous: bool
+    labels: Dict[str, str]
+    created: int
+    size: int
+    ref_count: int
+
+
+@dataclass
+class Network:
+    """A network and the number of containers attached to it."""
+
+    id: str
+    name: str
+    driver: str
+    labels: Dict[str, str]
+    created: int
+    containers: int
+
+    @property
+    def builtin(self) -> bool:
+        """The engine's own networks, which nothing may remove."""
+        return self.name in BUILTIN_NETWORKS
+
+
+@dataclass
+class BuildCacheRecord:
+    """One BuildKit cache record as `docker buildx du` / `docker system df -v` list it."""
+
+    id: str
+    type: str
+    description: str
+    in_use: bool
+    shared: bool
+    size: int
+    created: int
+    last_used: int
+    usage_count: int
+    parents: List[str]
+
+
+@dataclass
+class EngineInfo:
+    """Who the engine is and where it keeps its data."""
+
+    version: str
+    api_version: str
+    os: str
+    arch: str
+    storage_driver: str
+    image_store: str
+    root_dir: str
+
+
+@dataclass
+class Filesystem:
+    """The filesystem holding DockerRootDir, as seen from the managed host."""
+
+    path: str
+    size_bytes: int
+    free_bytes: int
+    used_bytes: int
+
+    @property
+    def used_percent(self) -> float:
+        """Used share as `df` computes it: used / (used + available), 0-100, two decimals."""
+        usable = self.used_bytes + self.free_bytes
+        return round(100.0 * self.used_bytes / usable, 2) if usable else 0.0
+
+
+@dataclass
+class Snapshot:
+    """Everything one run needs from the engine, read once."""
+
+    taken_at: int
+    engine: EngineInfo
+    filesystem: Optional[Filesystem]
+    images: List[Image]
+    containers: List[Container]
+    volumes: List[Volume]
+    networks: List[Network]
+    build_cache: List[BuildCacheRecord]
+    layers_size: int
+    df_image_ids: List[str]
+    sizes_computed: bool
+    events: List[Tuple[str, int]] = field(default_factory=list)
+
+    def image_by_id(self) -> Dict[str, Image]:
+        """Index of images by full ID."""
+        return {image.id: image for image in self.images}
+
+
+def parse_timestamp(value: Any) -> int:
+    """Unix seconds from the engine's RFC 3339 strings (nanoseconds allowed) or numbers; 0 when unknown."""
+    if value in (None, '', 0):
+        return 0
+    if isinstance(value, (int, float)):
+        return int(value)
+    text = str(value)
+    match = re.match(r'^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$', text)
+    if not match:
+        return 0
+    day, clock, zone = match.groups()
+    seconds = calendar.timegm(time.strptime('%sT%s' % (day, clock), '%Y-%m-%dT%H:%M:%S'))
+    if zone and zone != 'Z':
+        sign = 1 if zone[0] == '+' else -1
+        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return max(seconds, 0)
+
+
+def image_store_name(info: Dict[str, Any]) -> str:
+    """``containerd`` when the containerd snapshotter holds images, else the graphdriver name."""
+    for key, value in info.get('DriverStatus') or []:
+        if key == 'driver-type' and 'snapshotter' in str(value):
+            return 'containerd'
+    return info.get('Driver') or 'unknown'
+
+
+def chain_ids(diff_ids: Sequence[str]) -> List[str]:
+    """Chain IDs of a layer stack (the OCI image spec's definition)."""
+    import hashlib  # local: only needed when layer detail is read
+    result: List[str] = []
+    for diff_id in diff_ids:
+        if not result:
+            result.append(diff_id)
+        else:
+            digest = hashlib.sha256(('%s %s' % (result[-1], diff_id)).encode('ascii')).hexdigest()
+            result.append('sha256:' + digest)
+    return result
+
+
+def layer_sizes(diff_ids: Sequence[str], history: Sequence[Dict[str, Any]]) -> Optional[List[Layer]]:
+    """Pair each layer with its size from the image history (oldest first); None when they cannot be paired."""
+    entries = list(reversed(history))  # the API lists newest first
+    sized = [entry for entry in entries if (entry.get('Size') or 0) > 0
+             or not _METADATA_STEP.match((entry.get('CreatedBy') or '').strip())]
+    if len(sized) != len(diff_ids):
+        sized = [entry for entry in entries if (entry.get('Size') or 0) > 0]
+        if len(sized) != len(diff_ids):
+            return None
+    return [Layer(chain_id=chain, size=int(entry.get('Size') or 0))
+            for chain, entry in zip(chain_ids(diff_ids), sized)]
+
+
+def _tags(summary: Dict[str, Any]) -> List[str]:
+    return sorted(tag for tag in summary.get('RepoTags') or [] if tag != NONE_TAG)
+
+
+def _digests(summary: Dict[str, Any]) -> List[str]:
+    return sorted(digest for digest in summary.get('RepoDigests') or [] if digest != NONE_DIGEST)
+
+
+def _images(listing: List[Dict[str, Any]], df_images: List[Dict[str, Any]]) -> List[Image]:
+    """Merge `GET /images/json?all=1` with the sizes `GET /system/df` computed."""
+    df_by_id = {item['Id']: item for item in df_images}
+    images = []
+    for summary in listing:
+        sized = df_by_id.get(summary['Id'], summary)
+        images.append(Image(
+            id=summary['Id'],
+            tags=_tags(summary),
+            digests=_digests(summary),
+            parent=summary.get('ParentId') or '',
+            created=parse_timestamp(summary.get('Created')),
+            size=int(sized.get('Size') or 0),
+            shared_size=int(sized.get('SharedSize', -1) if sized.get('SharedSize') is not None else -1),
+            labels=dict(summary.get('Labels') or {}),
+        ))
+    by_id = {image.id: image for image in images}
+    for image in images:
+        parent = by_id.get(image.parent)
+        if parent is not None:
+            parent.children.append(image.id)
+    return images
+
+
+def _containers(listing: List[Dict[str, Any]]) -> List[Container]:
+    containers = []
+    for item in listing:
+        mounts = item.get('Mounts') or []
+        networks = ((item.get('NetworkSettings') or {}).get('Networks') or {}).keys()
+        containers.append(Container(
+            id=item['Id'],
+            names=[name.lstrip('/') for name in item.get('Names') or []],
+            image_id=item.get('ImageID') or '',
+            image=item.get('Image') or '',
+            state=item.get('State') or '',
+            created=parse_timestamp(item.get('Created')),
+            size_rw=int(item['SizeRw']) if item.get('SizeRw') is not None else -1,
+            volumes=sorted(m['Name'] for m in mounts if m.get('Type') == 'volume' and m.get('Name')),
+            networks=sorted(networks),
+            labels=dict(item.get('Labels') or {}),
+        ))
+    return containers
+
+
+def _volumes(listing: List[Dict[str, Any]], containers: List[Container]) -> List[Volume]:
+    used: Dict[str, int] = {}
+    for container in containers:
+        for name in container.volumes:
+            used[name] = used.get(name, 0) + 1
+    volumes = []
+    for item in listing:
+        labels = dict(item.get('Labels') or {})
+        usage = item.get('UsageData') or {}
+        volumes.append(Volume(
+            name=item['Name'],
+            driver=item.get('Driver') or 'local',
+            anonymous=_ANONYMOUS_VOLUME_LABEL in labels or bool(_HEX64.match(item['Name'])),
+            labels=labels,
+            created=parse_timestamp(item.get('CreatedAt')),
+            size=int(usage['Size']) if usage.get('Size') is not None else -1,
+            ref_count=int(usage['RefCount']) if usage.get('RefCount', -1) >= 0 else used.get(item['Name'], 0),
+        ))
+    return volumes
+
+
+def _networks(listing: List[Dict[str, Any]], containers: List[Container]) -> List[Network]:
+    attached: Dict[str, int] = {}
+    for container in containers:
+        for name in container.networks:
+            attached[name] = attached.get(name, 0) + 1
+    return [Network(
+        id=item['Id'],
+        name=item['Name'],
+        driver=item.get('Driver') or '',
+        labels=dict(item.get('Labels') or {}),
+        created=parse_timestamp(item.get('Created')),
+        containers=attached.get(item['Name'], 0),
+    ) for item in listing]
+
+
+def _build_cache(listing: List[Dict[str, Any]]) -> List[BuildCacheRecord]:
+    records = []
+    for item in listing or []:
+        parents = item.get('Parents') or ([item['Parent']] if item.get('Parent') else [])
+        records.append(BuildCacheRecord(
+            id=item['ID'],
+            type=item.get('Type') or '',
+            description=item.get('Description') or '',
+            in_use=bool(item.get('InUse')),
+            shared=bool(item.get('Shared')),
+            size=int(item.get('Size') or 0),
+            created=parse_timestamp(item.get('CreatedAt')),
+            last_used=parse_timestamp(item.get('LastUsedAt')),
+            usage_count=int(item.get('UsageCount') or 0),
+            parents=list(parents),
+        ))
+    return records
+
+
+def _filesystem(root_dir: str, docker_host: str) -> Optional[Filesystem]:
+    """statvfs of DockerRootDir; only meaningful when the engine runs on this host."""
+    if not docker_host.startswith('unix://') or not os.path.isdir(root_dir):
+        return None
+    stat = os.statvfs(root_dir)
+    return Filesystem(path=root_dir, size_bytes=stat.f_blocks * stat.f_frsize,
+                      free_bytes=stat.f_bavail * stat.f_frsize,
+                      used_bytes=(stat.f_blocks - stat.f_bfree) * stat.f_frsize)
+
+
+def _image_layers(engine: Engine, image_id: str) -> Optional[List[Layer]]:
+    inspect = engine.get('/images/%s/json' % image_id)
+    history = engine.get('/images/%s/history' % image_id)
+    diff_ids = (inspect.get('RootFS') or {}).get('Layers') or []
+    return layer_sizes(diff_ids, history or [])
+
+
+def _events(engine: Engine, since: int, until: int) -> List[Tuple[str, int]]:
+    """(image reference or ID, time) for each container create/start since ``since``."""
+    filters = '{"type":["container"],"event":["create","start"]}'
+    response = engine.client._get(  # pylint: disable=protected-access
+        engine.client._url('/events'),  # pylint: disable=protected-access
+        params={'since': since, 'until': until, 'filters': filters}, stream=True)
+    events = []
+    for item in engine.client._stream_helper(response, decode=True):  # pylint: disable=protected-access
+        image = ((item.get('Actor') or {}).get('Attributes') or {}).get('image') or item.get('from')
+        if image:
+            events.append((image, int(item.get('time') or 0)))
+    return events
+
+
+def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
+                  events_since: Optional[int] = None) -> Snapshot:
+    """Read the engine once.
+
+    ``sizes`` lets the engine walk container layers and volumes for their sizes (costly on big
+    hosts); engines older than API 1.42 always do that walk inside ``GET /system/df``.
+    ``layers`` adds per-layer sizes for images that share layers (needed to predict freed bytes).
+    ``events_since`` also reads container create/start events from then until now.
+    """
+    taken_at = int(time.time())
+    info = engine.get('/info')
+    if sizes or not engine.supports(API_DF_TYPE_FILTER):
+        df = engine.get('/system/df')
+        container_listing = df.get('Containers') or []
+        volume_listing = df.get('Volumes') or []
+    else:
+        df = engine.get('/system/df', params={'type': ['image', 'build-cache']})
+        container_listing = engine.get('/containers/json', params={'all': 1})
+        volume_listing = (engine.get('/volumes') or {}).get('Volumes') or []
+    df_images = df.get('Images') or []
+    images = _images(engine.get('/images/json', params={'all': 1}), df_images)
+    containers = _containers(container_listing)
+    by_id = {image.id: image for image in images}
+    for container in containers:
+        if container.image_id in by_id:
+            by_id[container.image_id].containers.append(container.id)
+    if layers:
+        for image in images:
+            if image.shared_size != 0:
+                image.layers = _image_layers(engine, image.id)
+    root_dir = info.get('DockerRootDir') or '/var/lib/docker'
+    return Snapshot(
+        taken_at=taken_at,
+        engine=EngineInfo(
+            version=engine.version_info.get('Version') or '',
+            api_version=engine.api_version,
+            os=info.get('OSType') or '',
+            arch=info.get('Architecture') or '',
+            storage_driver=info.get('Driver') or '',
+            image_store=image_store_name(info),
+            root_dir=root_dir,
+        ),
+        filesystem=_filesystem(root_dir, engine.docker_host),
+        images=images,
+        containers=containers,
+        volumes=_volumes(volume_listing, containers),
+        networks=_networks(engine.get('/networks') or [], containers),
+        build_cache=_build_cache(df.get('BuildCache') or []),
+        layers_size=int(df.get('LayersSize') or 0),
+        df_image_ids=[item['Id'] for item in df_images],
+        sizes_computed=bool(sizes or not engine.supports(API_DF_TYPE_FILTER)),
+        events=_events(engine, events_since, taken_at) if events_since is not None else [],
+    )

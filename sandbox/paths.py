@@ -1,0 +1,62 @@
+"""Fixed names and locations of the sandbox: state dir, engine cache, addressing."""
+import os
+from pathlib import Path
+
+DEFAULT_STATE_DIR = "/var/tmp/cachewarden-sandbox"
+DEFAULT_PREFIX = "cw"
+SUBNET_PREFIX = "10.231.0"
+GATEWAY = f"{SUBNET_PREFIX}.1"
+NETMASK_BITS = 24
+ENGINES = ("stable", "26.1", "28.5")
+STORES = ("overlay2", "containerd")
+
+
+def state_dir() -> Path:
+    """Root of the sandbox state (``CW_SANDBOX_DIR``)."""
+    return Path(os.environ.get("CW_SANDBOX_DIR", DEFAULT_STATE_DIR))
+
+
+def fleet_file() -> Path:
+    """Machine-readable description of the fleet."""
+    return state_dir() / "fleet.json"
+
+
+def hosts_dir() -> Path:
+    """Parent folder of the per-host folders."""
+    return state_dir() / "hosts"
+
+
+def ssh_key() -> Path:
+    """Private key shared by all sandbox hosts."""
+    return state_dir() / "ssh" / "id_ed25519"
+
+
+def engine_cache() -> Path:
+    """Download cache of non-stable engines, kept across ``down``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cachewarden" / "engines"
+
+
+def host_address(index: int) -> str:
+    """Address of host ``h<index>`` (h1 -> .11, h2 -> .12, ...)."""
+    if not 1 <= index <= 240:
+        raise ValueError(f"host index {index} out of range 1..240")
+    return f"{SUBNET_PREFIX}.{10 + index}"
+
+
+def netns_name(prefix: str, name: str) -> str:
+    """Network namespace of a host."""
+    return f"{prefix}-{name}"
+
+
+def veth_name(prefix: str, name: str) -> str:
+    """Root-side veth of a host (kernel limit: 15 characters)."""
+    result = f"{prefix}v-{name}"
+    if len(result) > 15:
+        raise ValueError(f"interface name {result!r} too long; use a shorter prefix")
+    return result
+
+
+def bridge_name(prefix: str) -> str:
+    """Bridge joining all hosts of the sandbox."""
+    return f"{prefix}br0"
