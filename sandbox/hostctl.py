@@ -141,17 +141,17 @@ def terminate(pids: list[int], timeout: float) -> None:
 
 
 def stop_engine(host: Host) -> None:
-    """Stop the host's dockerd (its containers are killed first) and wait for it to exit."""
+    """Stop the host's dockerd as a service stop would (it stops its containers) and wait for it to exit."""
     pid = read_pid(host.pidfile)
     if not pid_alive(pid):
         log(f"{host.name}: engine not running")
         return
-    _kill_containers(host)
     terminate([pid], 30.0)
 
 
 def kill_host(host: Host, netns_pids: list[int]) -> None:
-    """Stop everything of the host: engine first, then every process of its namespace and their children."""
+    """Stop everything of the host: containers, engine, then every process of its namespace and their children."""
     if pid_alive(read_pid(host.pidfile)):
+        _kill_containers(host)
         stop_engine(host)
     terminate(with_descendants(netns_pids), 10.0)

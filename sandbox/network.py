@@ -35,7 +35,10 @@ def ensure_bridge(prefix: str) -> None:
 
 
 def add_host(prefix: str, name: str, address: str) -> None:
-    """Create the host's namespace and its veth pair (eth0 inside, root side on the bridge)."""
+    """Create the host's namespace and its veth pair (eth0 inside, root side on the bridge).
+
+    No default route: a host reaches only the sandbox subnet, so nothing inside can contact the outside.
+    """
     netns, veth = paths.netns_name(prefix, name), paths.veth_name(prefix, name)
     run(["ip", "netns", "add", netns])
     run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns])
@@ -43,7 +46,6 @@ def add_host(prefix: str, name: str, address: str) -> None:
     run(in_netns(netns, "ip", "addr", "add", f"{address}/{paths.NETMASK_BITS}", "dev", "eth0"))
     run(in_netns(netns, "ip", "link", "set", "eth0", "up"))
     run(in_netns(netns, "ip", "link", "set", "lo", "up"))
-    run(in_netns(netns, "ip", "route", "add", "default", "via", paths.GATEWAY))
 
 
 def remove_host(prefix: str, name: str) -> None:

@@ -1,0 +1,116 @@
+# Developer and CI entry points for the cachewarden.docker collection.
+#
+#   make test     sanity lint build doc unit integration, in that order (what CI runs)
+#   make venv     the tool virtualenv in .venv (from requirements-test.txt)
+#
+# Every recipe runs the tools from .venv and finds this collection through a symlink farm
+# in .cache/collections, so nothing has to be installed into ~/.ansible.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+SANITY_PYTHON ?= 3.11
+
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements.stamp
+CACHE := $(ROOT)/.cache
+COLLECTIONS := $(CACHE)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/cachewarden/docker
+SANITY_TREE := $(CACHE)/sanity/ansible_collections/cachewarden/docker
+BUILD_DIR := $(CACHE)/build
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+# Collections shipped by the `ansible` package in .venv are still found through sys.path.
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
+export ANSIBLE_NOCOLOR := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+MODULES := $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard plugins/modules/*.py)))))
+ROLES := $(sort $(patsubst roles/%/meta/argument_specs.yml,%,$(wildcard roles/*/meta/argument_specs.yml)))
+
+.PHONY: test venv collection sanity lint build doc unit integration changelog clean
+
+test: sanity lint build doc unit integration
+
+# ---------------------------------------------------------------------------------------------
+# .venv: recreated only when a requirements file changed (the stamp is newer otherwise).
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-test.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	$(BIN)/python -m pip check
+	touch $@
+
+# ---------------------------------------------------------------------------------------------
+# ansible_collections/cachewarden/docker -> this checkout, for ansible, ansible-doc and pytest.
+collection:
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn $(ROOT) $(COLLECTION_LINK)
+
+# ---------------------------------------------------------------------------------------------
+# ansible-test needs the collection at .../ansible_collections/NAMESPACE/NAME and a git repo to
+# list its files. Copy what git tracks plus untracked files that are not ignored (so it also
+# works before a commit), leaving out files deleted in the work tree. No sanity test is skipped:
+# every test of ansible-test's list runs with --local (none needs the network beyond PyPI for
+# its own pinned tools, nor docker).
+sanity: venv
+	rm -rf $(CACHE)/sanity
+	mkdir -p $(SANITY_TREE)
+	git ls-files -z --cached --others --exclude-standard \
+	  | while IFS= read -r -d '' f; do if [ -e "$$f" ] || [ -L "$$f" ]; then printf '%s\0' "$$f"; fi; done \
+	  | tar -c --null -T - -f - | tar -x -f - -C $(SANITY_TREE)
+	cd $(SANITY_TREE) && git init -q && git add -A
+	cd $(SANITY_TREE) && ansible-test sanity --local --python $(SANITY_PYTHON) --color no
+
+# ---------------------------------------------------------------------------------------------
+# ansible-lint (profile from .ansible-lint) over every YAML file of the project that git lists,
+# which takes in roles/, playbooks/ and molecule/ as they appear.
+lint: venv collection
+	ansible-lint
+
+# ---------------------------------------------------------------------------------------------
+build: venv
+	mkdir -p $(BUILD_DIR)
+	ansible-galaxy collection build --force --output-path $(BUILD_DIR)
+
+# ---------------------------------------------------------------------------------------------
+# Render the docs of every module and of every role with argument specs; any error or warning
+# (ansible-doc prints them on stderr) fails the target.
+doc: venv collection
+	mkdir -p $(CACHE)/doc
+	@status=0; \
+	for module in $(MODULES); do \
+	  echo "ansible-doc cachewarden.docker.$$module"; \
+	  if ! ansible-doc cachewarden.docker.$$module >$(CACHE)/doc/$$module.txt 2>$(CACHE)/doc/$$module.err; then status=1; fi; \
+	  if [ -s $(CACHE)/doc/$$module.err ]; then cat $(CACHE)/doc/$$module.err; status=1; fi; \
+	done; \
+	for role in $(ROLES); do \
+	  echo "ansible-doc -t role cachewarden.docker.$$role"; \
+	  if ! ansible-doc -t role cachewarden.docker.$$role >$(CACHE)/doc/role-$$role.txt 2>$(CACHE)/doc/role-$$role.err; then status=1; fi; \
+	  if [ -s $(CACHE)/doc/role-$$role.err ]; then cat $(CACHE)/doc/role-$$role.err; status=1; fi; \
+	done; \
+	exit $$status
+
+# ---------------------------------------------------------------------------------------------
+unit: venv collection
+	python -m pytest tests/unit
+
+# The integration tests start their own sandbox of Docker test hosts through a fixture.
+integration: venv collection
+	python -m pytest tests/integration -p no:cacheprovider
+
+# ---------------------------------------------------------------------------------------------
+changelog: venv
+	antsibull-changelog lint
+
+clean:
+	rm -rf $(CACHE) tests/output .pytest_cache .hypothesis
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan -> engine calls -> outcome.
+
+Each item is removed without force, so the engine itself refuses anything a container
+started using since the plan was made; such refusals are reported as skipped, never
+retried with force. A concurrent prune on the engine (HTTP 409 "prune ... already running")
+is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
+    API_BUILD_PRUNE_RESERVED, Engine, EngineAPIError)
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
+
+PRUNE_RETRIES = 5
+PRUNE_BACKOFF_SECONDS = 0.5
+
+
+@dataclass
+class Outcome:
+    """What really happened: removed items, items skipped at run time, and errors that did not stop the run."""
+
+    removed: List[PlanItem] = field(default_factory=list)
+    skipped: List[Dict[str, Any]] = field(default_factory=list)
+    errors: List[str] = field(default_factory=list)
+    engine_reported_bytes: int = 0
+
+
+def _is_prune_running(error: EngineAPIError) -> bool:
+    return error.status_code == 409 and 'prune' in str(error).lower() and 'running' in str(error).lower()
+
+
+def with_prune_retry(call: Callable[[], Any], sleep: Callable[[float], None] = time.sleep,
+                     retries: int = PRUNE_RETRIES, backoff: float = PRUNE_BACKOFF_SECONDS) -> Any:
+    """Run ``call``; while the engine says another prune is running, wait (doubling) and try again."""
+    delay = backoff
+    for attempt in range(retries + 1):
+        try:
+            return call()
+        except EngineAPIError as exc:
+            if not _is_prune_running(exc) or attempt == retries:
+                raise
+            sleep(delay)
+            delay *= 2
+    raise AssertionError('unreachable')  # pragma: no cover
+
+
+class Executor:
+    """Carries out one plan on one engine."""
+
+    def __init__(self, engine: Engine, policy: Policy) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.outcome = Outcome()
+
+    def run(self, plan: Plan) -> Outcome:
+        """Remove in plan order: containers, images, volumes, networks, then build cache in one call."""
+        cache_items = [item for item in plan.items if item.type == 'build_cache']
+        for item in plan.items:
+            if item.type != 'build_cache':
+                self._remove(item)
+        if cache_items:
+            self._prune_build_cache(cache_items)
+        return self.outcome
+
+    def _skip(self, item: PlanItem, reason: str) -> None:
+        self.outcome.skipped.append({'type': item.type, 'id': item.id, 'names': list(item.names), 'reason': reason})
+
+    def _remove(self, item: PlanItem) -> None:
+        try:
+            if item.type == 'container':
+                self.engine.delete('/containers/%s' % item.id, params={'v': 0, 'force': 0})
+            elif item.type == 'image':
+                self._remove_image(item)
+            elif item.type == 'volume':
+                self.engine.delete('/volumes/%s' % item.id)
+            elif item.type == 'network':
+                self.engine.delete('/networks/%s' % item.id)
+        except EngineAPIError as exc:
+            if exc.status_code == 404 and item.type == 'image':
+                pass  # the engine deleted it with a child removed earlier in the plan
+            elif exc.status_code == 404:
+                self._skip(item, 'already gone')
+                return
+            elif exc.status_code in (403, 409):
+                self._skip(item, 'in use since the plan was made: %s' % exc)
+                return
+            else:
+                self.outcome.errors.append('%s %s: %s' % (item.type, item.id, exc))
+                return
+        self.outcome.removed.append(item)
+
+    def _remove_image(self, item: PlanItem) -> None:
+        """Delete by ID; an image with several tags is untagged reference by reference.
+
+        The engine refuses (409) to delete an image or its last tag while a container uses it,
+        but happily removes all other tags, so those are only removed after checking for users.
+        """
+        if item.action == 'untag' or len(item.names) > 1:
+            self._refuse_if_used(item)
+            for reference in item.names:
+                self.engine.delete('/images/%s' % reference, params={'noprune': 0, 'force': 0})
+            if item.action == 'untag':
+                return
+        try:
+            self.engine.delete('/images/%s' % item.id, params={'noprune': 0, 'force': 0})
+        except EngineAPIError as exc:
+            if exc.status_code != 404 or len(item.names) < 2:
+                raise  # 404 after untagging means the last untag already deleted it
+
+    def _refuse_if_used(self, item: PlanItem) -> None:
+        """Raise a 409 when a container uses the image now."""
+        for container in self.engine.get('/containers/json', params={'all': 1}) or []:
+            if container.get('ImageID') == item.id:
+                raise EngineAPIError(409, 'image %s is used by container %s' % (
+                    item.id, (container.get('Names') or [container.get('Id', '?')])[0]))
+
+    def _prune_build_cache(self, items: List[PlanItem]) -> None:
+        params: Dict[str, Any] = {'all': 1, 'filters': json.dumps({'id': [item.id for item in items]})}
+        reserve = self.policy.build_cache_reserve
+        if reserve is not None:
+            # The engine keeps this much whatever the plan says: a safety net under our own ordering.
+            key = 'reserved-space' if self.engine.supports(API_BUILD_PRUNE_RESERVED) else 'keep-storage'
+            params[key] = reserve
+        try:
+            report = with_prune_retry(lambda: self.engine.post('/build/prune', params=params)) or {}
+        except EngineAPIError as exc:
+            self.outcome.errors.append('build cache prune: %s' % exc)
+            for item in items:
+                self._skip(item, 'build cache prune failed')
+            return
+        deleted = set(report.get('CachesDeleted') or [])
+        self.outcome.engine_reported_bytes += int(report.get('SpaceReclaimed') or 0)
+        for item in items:
+            if item.id in deleted:
+                self.outcome.removed.append(item)
+            else:
+                self._skip(item, 'the engine kept it (in use, or within the reserve)')
+
+
+def remaining_after(outcome: Outcome, plan: Plan) -> Optional[List[PlanItem]]:
+    """Plan items that were neither removed nor skipped (an interrupted run), else None."""
+    done = {(item.type, item.id) for item in outcome.removed}
+    done.update((entry['type'], entry['id']) for entry in outcome.skipped)
+    left = [item for item in plan.items if (item.type, item.id) not in done]
+    return left or None

@@ -1,0 +1,451 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""(snapshot, policy, last-used times) -> plan. Pure: no I/O, deterministic.
+
+The order follows `docker system prune`: containers first, so images, volumes and networks
+that only removed containers used become removable in the same plan; then images, volumes,
+networks, build cache. Nothing that a remaining container uses is ever planned.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.facts import (
+    BASE_IMAGE_LABEL, image_name, normalize_reference)
+from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
+    BuildCacheRecord, Image, Snapshot)
+
+TYPE_ORDER = ('container', 'image', 'volume', 'network', 'build_cache')
+STOPPED_STATES = ('created', 'exited', 'dead')
+# Networks the engine or swarm mode creates for itself.
+RESERVED_NETWORKS = frozenset(('bridge', 'host', 'none', 'ingress', 'docker_gwbridge'))
+# BuildKit's own prune without "all" leaves these record types alone.
+PROTECTED_CACHE_TYPES = frozenset(('internal', 'frontend'))
+
+
+@dataclass
+class PlanItem:
+    """One object the plan removes; ``action`` is ``untag`` for an image other images still build on."""
+
+    type: str
+    id: str
+    names: List[str]
+    bytes: int
+    reason: str
+    action: str = 'remove'
+
+    def as_dict(self) -> Dict[str, Any]:
+        """Plain data for results."""
+        return {'type': self.type, 'id': self.id, 'names': list(self.names), 'bytes': self.bytes,
+                'reason': self.reason, 'action': self.action}
+
+
+@dataclass
+class Plan:
+    """What a run removes, what it keeps on purpose and why, and the bytes it predicts to free."""
+
+    items: List[PlanItem] = field(default_factory=list)
+    skipped: List[Dict[str, Any]] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    budget: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def predicted_bytes(self) -> int:
+        """Bytes the engine should free when the plan is carried out."""
+        return sum(item.bytes for item in self.items)
+
+    def summary(self) -> Dict[str, Dict[str, int]]:
+        """Per-type count and bytes."""
+        result = {kind: {'count': 0, 'bytes': 0} for kind in TYPE_ORDER}
+        for item in self.items:
+            result[item.type]['count'] += 1
+            result[item.type]['bytes'] += item.bytes
+        return result
+
+
+def _skip(plan: Plan, kind: str, ident: str, names: List[str], reason: str) -> None:
+    plan.skipped.append({'type': kind, 'id': ident, 'names': list(names), 'reason': reason})
+
+
+def _older(policy: Policy, now: int, when: int) -> bool:
+    """True when ``when`` is before the policy's age cut-off (or there is no cut-off)."""
+    return policy.older_than is None or when < now - policy.older_than
+
+
+# ---------------------------------------------------------------- containers
+def _plan_containers(snapshot: Snapshot, policy: Policy, plan: Plan) -> Set[str]:
+    removed: Set[str] = set()
+    if not policy.containers:
+        return removed
+    for container in sorted(snapshot.containers, key=lambda c: c.id):
+        if container.state not in STOPPED_STATES:
+            continue
+        if policy.keeps_labels(container.labels):
+            _skip(plan, 'container', container.id, container.names, 'keep_labels')
+        elif not _older(policy, snapshot.taken_at, container.created):
+            _skip(plan, 'container', container.id, container.names, 'newer than older_than')
+        else:
+            removed.add(container.id)
+            plan.items.append(PlanItem('container', container.id, container.names, max(container.size_rw, 0),
+                                       'stopped container (%s)' % container.state))
+    return removed
+
+
+# ---------------------------------------------------------------- images
+def image_last_used(image: Image, last_used: Dict[str, int]) -> int:
+    """Newest of: recorded use, tag time, creation. The least-recently-used order sorts by this."""
+    return max(last_used.get(image.id, 0), image.last_tagged, image.created)
+
+
+def _repository(tag: str) -> str:
+    name, _sep, _tag = tag.rpartition(':')
+    return name if '/' not in _tag else tag
+
+
+def _newest_per_repository(images: Iterable[Image], count: int) -> Dict[str, str]:
+    """image id -> repository for images holding one of the newest ``count`` tags of a repository."""
+    by_repo: Dict[str, List[Tuple[int, str, str]]] = {}
+    for image in images:
+        for tag in image.tags:
+            by_repo.setdefault(_repository(tag), []).append((image.created, tag, image.id))
+    kept: Dict[str, str] = {}
+    for repo, entries in by_repo.items():
+        for _created, _tag, image_id in sorted(entries, key=lambda e: (-e[0], e[1]))[:count]:
+            kept.setdefault(image_id, repo)
+    return kept
+
+
+def _keep_reason(image: Image, policy: Policy, newest: Dict[str, str], now: int,
+                 last_used: Dict[str, int]) -> Optional[str]:
+    references = image.tags + [normalize_reference(tag) for tag in image.tags]
+    for pattern in policy.keep_images:
+        if any(fnmatch.fnmatchcase(ref, pattern) for ref in references):
+            return 'keep_images: %s' % pattern
+    for rule in policy.keep_labels:
+        if rule.matches(image.labels):
+            return 'keep_labels: %s' % (rule.key if rule.value is None else '%s=%s' % (rule.key, rule.value))
+    if image.id in newest:
+        return 'keep_latest: one of the newest %d tags of %s' % (policy.keep_latest or 0, newest[image.id])
+    when = image.created if policy.age_basis == 'created' else image_last_used(image, last_used)
+    if not _older(policy, now, when):
+        return 'newer than older_than (%s)' % ('created' if policy.age_basis == 'created' else 'last used')
+    return None
+
+
+def _ancestors(image: Image, by_id: Dict[str, Image]) -> Iterable[Image]:
+    seen = set()
+    parent = by_id.get(image.parent)
+    while parent is not None and parent.id not in seen:
+        seen.add(parent.id)
+        yield parent
+        parent = by_id.get(parent.parent)
+
+
+def _protect_bases(candidates: Dict[str, str], images: List[Image], by_id: Dict[str, Image],
+                   plan: Plan) -> None:
+    """Drop from ``candidates`` the base images and parents of every image that stays, to a fixpoint."""
+    by_ref = {}
+    for image in images:
+        for tag in image.tags:
+            by_ref[normalize_reference(tag)] = image
+    changed = True
+    while changed:
+        changed = False
+        for image in images:
+            if image.id in candidates or image.intermediate:
+                continue
+            protected = list(_ancestors(image, by_id))
+            label = image.labels.get(BASE_IMAGE_LABEL)
+            if label and normalize_reference(label) in by_ref:
+                protected.append(by_ref[normalize_reference(label)])
+            for base in protected:
+                if base.id in candidates:
+                    del candidates[base.id]
+                    _skip(plan, 'image', base.id, base.tags, 'base image of kept image %s' % image_name(image))
+                    changed = True
+
+
+class _Removal:
+    """Which images really go, and the bytes they free, grown one candidate at a time.
+
+    An image goes once all its children go: a chosen candidate, or an untagged parent reached
+    from a removed child (the engine deletes those with the child). A tagged candidate that
+    other images still build on is only untagged.
+    """
+
+    def __init__(self, images: List[Image], pinned: Set[str]) -> None:
+        self.by_id = {image.id: image for image in images}
+        self.pinned = pinned
+        self.deleted: Set[str] = set()
+        self.freed = 0
+        self._owners = _layer_owners(images)
+        self._left = {key: len(holders) for key, (_size, holders) in self._owners.items()}
+        self._layers_of: Dict[str, List[str]] = {}
+        for key, (_size, holders) in self._owners.items():
+            for holder in holders:
+                self._layers_of.setdefault(holder, []).append(key)
+
+    def add(self, image_id: str, candidates: Dict[str, str]) -> None:
+        """Remove ``image_id`` if it can go now, then whatever parents that frees."""
+        stack = [image_id]
+        while stack:
+            image = self.by_id.get(stack.pop())
+            if image is None or image.id in self.deleted or image.id in self.pinned:
+                continue
+            if image.id not in candidates and not image.untagged:
+                continue
+            if not all(child in self.deleted for child in image.children):
+                continue
+            self.deleted.add(image.id)
+            for key in self._layers_of.get(image.id, []):
+                self._left[key] -= 1
+                if not self._left[key]:
+                    self.freed += self._owners[key][0]
+            stack.append(image.parent)
+
+
+def _layer_owners(images: Iterable[Image]) -> Dict[str, Tuple[int, Set[str]]]:
+    """layer key -> (size, images holding it). Images without layer detail count as one private layer."""
+    owners: Dict[str, Tuple[int, Set[str]]] = {}
+    for image in images:
+        if image.layers is not None:
+            layers = [(layer.chain_id, layer.size) for layer in image.layers]
+        else:
+            layers = [('own:' + image.id, image.unique_size)]
+        for key, size in layers:
+            owners.setdefault(key, (size, set()))[1].add(image.id)
+    return owners
+
+
+def freed_bytes(images: List[Image], removed: Set[str]) -> Dict[str, int]:
+    """Bytes each removed image frees: every layer no remaining image holds, counted once.
+
+    A layer shared by several removed images is credited to the first of them by ID.
+    """
+    credit = {image_id: 0 for image_id in removed}
+    for size, holders in _layer_owners(images).values():
+        if holders <= removed:
+            credit[min(holders)] += size
+    return credit
+
+
+def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str],
+                 last_used: Dict[str, int], plan: Plan, need: Optional[int]) -> int:
+    """Plan image removals; return the bytes they free (counted against a budget)."""
+    if policy.images == 'none':
+        return 0
+    images = sorted(snapshot.images, key=lambda i: i.id)
+    by_id = {image.id: image for image in images}
+    remaining_users: Dict[str, List[str]] = {}
+    for container in snapshot.containers:
+        if container.id not in removed_containers:
+            remaining_users.setdefault(container.image_id, []).append(container.names[0] if container.names
+                                                                       else container.id[:12])
+    newest = _newest_per_repository(images, policy.keep_latest) if policy.keep_latest else {}
+    candidates: Dict[str, str] = {}
+    for image in images:
+        if image.intermediate or (policy.images == 'dangling' and not image.dangling):
+            continue
+        if image.id in remaining_users:
+            _skip(plan, 'image', image.id, image.tags, 'in use by container %s' % ', '.join(sorted(remaining_users[image.id])))
+            continue
+        reason = _keep_reason(image, policy, newest, snapshot.taken_at, last_used)
+        if reason:
+            _skip(plan, 'image', image.id, image.tags, reason)
+            continue
+        candidates[image.id] = 'dangling image' if image.dangling else 'unused image'
+    # Images used by remaining containers keep their parents by the engine's own rules too.
+    for image in images:
+        if image.id in remaining_users:
+            for parent in _ancestors(image, by_id):
+                if candidates.pop(parent.id, None):
+                    _skip(plan, 'image', parent.id, parent.tags, 'parent of image in use %s' % image_name(image))
+    if policy.protect_base_images:
+        _protect_bases(candidates, images, by_id, plan)
+    # Images used only by containers this plan removes count as unused from here on.
+    pinned = set(remaining_users)
+    if need is not None:
+        _fit_budget(candidates, images, pinned, last_used, need, plan)
+    removal = _Removal(images, pinned)
+    for image_id in sorted(candidates):
+        removal.add(image_id, candidates)
+    deleted = removal.deleted
+    credit = freed_bytes(images, deleted)
+    # Children before parents: the engine refuses to delete an image others build on.
+    depth = {image.id: sum(1 for _ in _ancestors(image, by_id)) for image in images}
+    for image in sorted(images, key=lambda i: (-depth[i.id], i.id)):
+        if image.id in deleted:
+            reason = candidates.get(image.id, 'untagged parent of a removed image')
+            plan.items.append(PlanItem('image', image.id, list(image.tags), credit[image.id], reason))
+        elif image.id in candidates:
+            plan.items.append(PlanItem('image', image.id, image.tags, 0,
+                                       candidates[image.id] + ' (untag only: other images build on it)', 'untag'))
+    return sum(credit.values())
+
+
+def _fit_budget(candidates: Dict[str, str], images: List[Image], pinned: Set[str],
+                last_used: Dict[str, int], need: int, plan: Plan) -> None:
+    """Keep only the least-recently-used candidates needed to free ``need`` bytes."""
+    removal = _Removal(images, pinned)
+    by_id = removal.by_id
+    order = sorted(candidates, key=lambda i: (image_last_used(by_id[i], last_used), by_id[i].created, i))
+    chosen: Dict[str, str] = {}
+    for image_id in order:
+        if removal.freed >= need:
+            _skip(plan, 'image', image_id, by_id[image_id].tags, 'budget met')
+            continue
+        chosen[image_id] = candidates[image_id] + ' (least recently used, over budget)'
+        removal.add(image_id, chosen)
+    candidates.clear()
+    candidates.update(chosen)
+
+
+# ---------------------------------------------------------------- volumes and networks
+def _used_by_remaining(snapshot: Snapshot, removed_containers: Set[str], attribute: str) -> Set[str]:
+    used: Set[str] = set()
+    for container in snapshot.containers:
+        if container.id not in removed_containers:
+            used.update(getattr(container, attribute))
+    return used
+
+
+def _plan_volumes(snapshot: Snapshot, policy: Policy, removed_containers: Set[str], plan: Plan) -> None:
+    if policy.volumes == 'none':
+        return
+    used = _used_by_remaining(snapshot, removed_containers, 'volumes')
+    for volume in sorted(snapshot.volumes, key=lambda v: v.name):
+        if volume.name in used or (policy.volumes == 'anonymous' and not volume.anonymous):
+            continue
+        if policy.keeps_labels(volume.labels):
+            _skip(plan, 'volume', volume.name, [volume.name], 'keep_labels')
+        elif not _older(policy, snapshot.taken_at, volume.created):
+            _skip(plan, 'volume', volume.name, [volume.name], 'newer than older_than')
+        else:
+            plan.items.append(PlanItem('volume', volume.name, [volume.name], max(volume.size, 0),
+                                       'unused %s volume' % ('anonymous' if volume.anonymous else 'named')))
+
+
+def _plan_networks(snapshot: Snapshot, policy: Policy, removed_containers: Set[str], plan: Plan) -> None:
+    if not policy.networks:
+        return
+    used = _used_by_remaining(snapshot, removed_containers, 'networks')
+    for network in sorted(snapshot.networks, key=lambda n: n.id):
+        if network.name in RESERVED_NETWORKS or network.name in used:
+            continue
+        if policy.keeps_labels(network.labels):
+            _skip(plan, 'network', network.id, [network.name], 'keep_labels')
+        elif not _older(policy, snapshot.taken_at, network.created):
+            _skip(plan, 'network', network.id, [network.name], 'newer than older_than')
+        else:
+            plan.items.append(PlanItem('network', network.id, [network.name], 0, 'unused network'))
+
+
+# ---------------------------------------------------------------- build cache
+def _cache_last_used(record: BuildCacheRecord) -> int:
+    return record.last_used or record.created
+
+
+def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optional[int]) -> None:
+    if policy.build_cache == 'none':
+        return
+    records = {record.id: record for record in snapshot.build_cache}
+    children: Dict[str, Set[str]] = {}
+    for record in records.values():
+        for parent in record.parents:
+            children.setdefault(parent, set()).add(record.id)
+    eligible: List[BuildCacheRecord] = []
+    for record in sorted(records.values(), key=lambda r: (_cache_last_used(r), r.id)):
+        if record.in_use:
+            continue
+        if policy.build_cache == 'unused' and (record.shared or record.type in PROTECTED_CACHE_TYPES):
+            continue
+        when = record.created if policy.age_basis == 'created' else _cache_last_used(record)
+        if not _older(policy, snapshot.taken_at, when):
+            _skip(plan, 'build_cache', record.id, [record.description], 'newer than older_than')
+            continue
+        eligible.append(record)
+    limit = _cache_bytes_to_free(snapshot, policy, need)
+    chosen: Set[str] = set()
+    freed = 0
+    for record in eligible:  # least recently used first
+        if limit is not None and freed >= limit:
+            _skip(plan, 'build_cache', record.id, [record.description],
+                  'budget met' if need is not None else 'within build_cache_reserve')
+            continue
+        chosen.add(record.id)
+        freed += 0 if record.shared else record.size
+    # BuildKit only frees a record once every record built on it goes too.
+    changed = True
+    while changed:
+        changed = False
+        for record_id in sorted(chosen):
+            if not children.get(record_id, set()) <= chosen:
+                chosen.discard(record_id)
+                _skip(plan, 'build_cache', record_id, [records[record_id].description],
+                      'a kept cache record builds on it')
+                changed = True
+    for record in eligible:
+        if record.id in chosen:
+            plan.items.append(PlanItem('build_cache', record.id, [record.description],
+                                       0 if record.shared else record.size,
+                                       '%s build cache (%s)' % ('unused' if policy.build_cache == 'unused' else 'any',
+                                                                record.type or 'unknown')))
+
+
+def _cache_bytes_to_free(snapshot: Snapshot, policy: Policy, need: Optional[int]) -> Optional[int]:
+    """None: no limit. Otherwise the bytes the build cache should give up (reserve and budget)."""
+    limits = []
+    if policy.build_cache_reserve is not None:
+        own = sum(r.size for r in snapshot.build_cache if not r.shared)
+        limits.append(max(own - policy.build_cache_reserve, 0))
+    if need is not None:
+        limits.append(max(need, 0))
+    return max(limits) if limits else None
+
+
+# ---------------------------------------------------------------- budget
+def bytes_over_budget(snapshot: Snapshot, policy: Policy, plan: Plan) -> Optional[int]:
+    """How much the budget and watermarks ask to free; None when no budget is set."""
+    if not policy.budgeted:
+        return None
+    cache = snapshot.layers_size + sum(r.size for r in snapshot.build_cache if not r.shared)
+    need = 0
+    budget: Dict[str, Any] = {'cache_bytes': cache}
+    if policy.max_cache_size is not None:
+        budget['max_cache_size'] = policy.max_cache_size
+        need = max(need, cache - policy.max_cache_size)
+    if policy.high_watermark_percent is not None:
+        fs = snapshot.filesystem
+        if fs is None:
+            plan.warnings.append('high_watermark_percent needs the filesystem of the Docker root directory, which '
+                                 'is not visible for a remote engine; watermarks were not applied')
+        else:
+            budget.update(used_percent=fs.used_percent, high_watermark_percent=policy.high_watermark_percent,
+                          low_watermark_percent=policy.low_watermark_percent)
+            if fs.used_percent > policy.high_watermark_percent:
+                target = (policy.low_watermark_percent or 0) / 100.0 * (fs.used_bytes + fs.free_bytes)
+                need = max(need, int(fs.used_bytes - target) + 1)
+    budget['bytes_to_free'] = need
+    plan.budget = budget
+    return need
+
+
+def make_plan(snapshot: Snapshot, policy: Policy, last_used: Optional[Dict[str, int]] = None) -> Plan:
+    """The whole plan for one host."""
+    last_used = last_used or {}
+    plan = Plan()
+    need = bytes_over_budget(snapshot, policy, plan)
+    removed_containers = _plan_containers(snapshot, policy, plan)
+    freed_by_images = _plan_images(snapshot, policy, removed_containers, last_used, plan, need)
+    _plan_volumes(snapshot, policy, removed_containers, plan)
+    _plan_networks(snapshot, policy, removed_containers, plan)
+    cache_need = None if need is None else max(need - freed_by_images, 0)
+    _plan_build_cache(snapshot, policy, plan, cache_need)
+    plan.items.sort(key=lambda item: TYPE_ORDER.index(item.type))  # stable: keeps each type's own order
+    plan.skipped.sort(key=lambda entry: (TYPE_ORDER.index(entry['type']), entry['id'], entry['reason']))
+    return plan

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan + outcome + before/after snapshots -> the docker_cache_prune result."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import TYPE_ORDER, Plan
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
+
+SKIPPED_LIMIT = 200
+
+
+def usage_bytes(snapshot: Snapshot) -> Dict[str, int]:
+    """Bytes per type as the engine counts them (sizes it did not compute count as 0)."""
+    return {
+        'container': sum(c.size_rw for c in snapshot.containers if c.size_rw > 0),
+        'image': snapshot.layers_size,
+        'volume': sum(v.size for v in snapshot.volumes if v.size > 0),
+        'network': 0,
+        'build_cache': sum(r.size for r in snapshot.build_cache if not r.shared),
+    }
+
+
+def _usage_text(counts: Dict[str, int], sizes: Dict[str, int]) -> str:
+    return ''.join('%s: %d objects, %d bytes\n' % (kind, counts[kind], sizes[kind]) for kind in TYPE_ORDER)
+
+
+def _counts(snapshot: Snapshot) -> Dict[str, int]:
+    return {'container': len(snapshot.containers), 'image': len(snapshot.images), 'volume': len(snapshot.volumes),
+            'network': len(snapshot.networks), 'build_cache': len(snapshot.build_cache)}
+
+
+def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after: Optional[Snapshot],
+                 policy: Dict[str, Any], facts: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The module result; ``outcome`` None means nothing was carried out (check mode or refused)."""
+    removed = outcome.removed if outcome is not None else []
+    skipped: List[Dict[str, Any]] = list(plan.skipped) + (outcome.skipped if outcome is not None else [])
+    planned = plan.summary()
+    sizes_before = usage_bytes(before)
+    counts_before = _counts(before)
+    if after is not None:
+        sizes_after, counts_after = usage_bytes(after), _counts(after)
+    else:
+        sizes_after = {kind: sizes_before[kind] - planned[kind]['bytes'] for kind in TYPE_ORDER}
+        counts_after = {kind: counts_before[kind] - planned[kind]['count'] for kind in TYPE_ORDER}
+    reclaimed = {kind: (sizes_before[kind] - sizes_after[kind]) if after is not None else 0 for kind in TYPE_ORDER}
+    summary = {}
+    for kind in TYPE_ORDER:
+        summary[kind] = {
+            'planned': planned[kind]['count'],
+            'removed': sum(1 for item in removed if item.type == kind),
+            'skipped': sum(1 for entry in skipped if entry['type'] == kind),
+            'predicted_bytes': planned[kind]['bytes'],
+            'reclaimed_bytes': reclaimed[kind],
+        }
+    result: Dict[str, Any] = {
+        'changed': bool(removed) if outcome is not None else bool(plan.items),
+        'plan': [item.as_dict() for item in plan.items],
+        'removed': [item.as_dict() for item in removed],
+        'skipped_items': skipped[:SKIPPED_LIMIT],
+        'skipped_total': len(skipped),
+        'predicted_bytes': plan.predicted_bytes,
+        'reclaimed_bytes': sum(reclaimed.values()),
+        'summary': summary,
+        'errors': list(outcome.errors) if outcome is not None else [],
+        'policy': policy,
+        'diff': {'before': _usage_text(counts_before, sizes_before), 'after': _usage_text(counts_after, sizes_after)},
+    }
+    if plan.budget:
+        result['budget'] = plan.budget
+    if facts is not None:
+        result['ansible_facts'] = {'docker_cache': facts}
+    return result

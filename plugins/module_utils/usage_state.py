@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The per-host last-used file: when each image was last seen in use.
+
+Docker records no "last used" time for images. Each run folds in what it can see (containers
+that exist now, container create/start events since the previous run) so least-recently-used
+ordering improves as a schedule runs. The file is small, JSON, and replaced atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any, Dict, Optional, Tuple
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
+
+STATE_VERSION = 1
+FIRST_EVENTS_WINDOW = 7 * 86400  # how far back the first run reads events
+
+
+def empty_state() -> Dict[str, Any]:
+    """A state with nothing recorded yet."""
+    return {'version': STATE_VERSION, 'events_until': 0, 'images': {}}
+
+
+def load_state(path: str) -> Tuple[Dict[str, Any], Optional[str]]:
+    """The stored state and a warning when it could not be used (missing is not a warning)."""
+    try:
+        with open(path, 'r', encoding='utf-8') as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return empty_state(), None
+    except (OSError, ValueError) as exc:
+        return empty_state(), 'last-used state %s could not be read (%s); ordering falls back to container use, tag ' \
+                              'and creation times, and the file will be rewritten' % (path, exc)
+    if not isinstance(data, dict) or data.get('version') != STATE_VERSION or not isinstance(data.get('images'), dict):
+        return empty_state(), 'last-used state %s has an unknown layout; ordering falls back to container use, tag ' \
+                              'and creation times, and the file will be rewritten' % path
+    images = {str(k): int(v) for k, v in data['images'].items() if isinstance(v, (int, float))}
+    return {'version': STATE_VERSION, 'events_until': int(data.get('events_until') or 0), 'images': images}, None
+
+
+def events_since(state: Dict[str, Any], now: int) -> int:
+    """Where the next event read should start."""
+    return int(state.get('events_until') or 0) or now - FIRST_EVENTS_WINDOW
+
+
+def fold_in(state: Dict[str, Any], snapshot: Snapshot) -> Dict[str, Any]:
+    """A new state with what the snapshot shows: container use and events. Pure."""
+    by_ref: Dict[str, str] = {}
+    for image in snapshot.images:
+        by_ref[image.id] = image.id
+        by_ref[image.id.split(':', 1)[-1]] = image.id
+        for tag in image.tags:
+            by_ref[tag] = image.id
+    present = {image.id for image in snapshot.images}
+    last_used = {image_id: seen for image_id, seen in state.get('images', {}).items() if image_id in present}
+
+    def touch(image_id: Optional[str], when: int) -> None:
+        if image_id and when > last_used.get(image_id, 0):
+            last_used[image_id] = when
+
+    for container in snapshot.containers:
+        touch(container.image_id, snapshot.taken_at if container.active else container.created)
+    for reference, when in snapshot.events:
+        touch(by_ref.get(reference) or by_ref.get(reference + ':latest'), when)
+    return {'version': STATE_VERSION, 'events_until': snapshot.taken_at, 'images': last_used}
+
+
+def save_state(path: str, state: Dict[str, Any]) -> Optional[str]:
+    """Write the state atomically (temp file + rename); a warning instead of a failure when it cannot."""
+    directory = os.path.dirname(path) or '.'
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        handle, temp_path = tempfile.mkstemp(prefix='.last-used.', dir=directory)
+        try:
+            with os.fdopen(handle, 'w', encoding='utf-8') as stream:
+                json.dump(state, stream, sort_keys=True)
+            os.replace(temp_path, path)
+        except BaseException:
+            os.unlink(temp_path)
+            raise
+    except OSError as exc:
+        return 'last-used state %s could not be written (%s); ordering will rely on container use, tag and ' \
+               'creation times' % (path, exc)
+    return None

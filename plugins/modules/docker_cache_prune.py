@@ -1,0 +1,231 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Thin shell: validate the policy, snapshot the engine, plan, apply (unless check mode), report."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: docker_cache_prune
+short_description: Apply a Docker cache policy to a host, with an exact plan first
+version_added: 0.1.0
+description:
+  - Reads the engine once, makes a plan (each item with its type, ID, names, the bytes it frees and the
+    rule that selected it), then carries the plan out.
+  - In check mode the plan is the result and nothing changes on the host, not even the last-used state file.
+  - RV(ignore:changed) is true exactly when something was removed (in check mode, would be), so a second
+    run of the same policy reports unchanged.
+  - Nothing a container uses, running or stopped, is ever removed. Removal never forces; an object that a
+    container started using after the plan was made is reported in RV(skipped_items).
+  - With O(max_cache_size) or O(high_watermark_percent), images and then build cache are removed in
+    least-recently-used order, only as far as needed.
+author:
+  - cachewarden maintainers
+extends_documentation_fragment:
+  - cachewarden.docker.engine
+  - cachewarden.docker.policy
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The diff shows the usage per type before and after (predicted in check mode).
+  action_group:
+    support: full
+    membership:
+      - cachewarden.docker.docker_cache
+seealso:
+  - module: cachewarden.docker.docker_cache_facts
+'''
+
+EXAMPLES = r'''
+- name: What would a nightly cleanup remove? (nothing changes)
+  cachewarden.docker.docker_cache_prune:
+    containers: true
+    images: dangling
+    build_cache: unused
+    older_than: 7d
+  check_mode: true
+  register: would
+
+- name: CI runner - keep the cache under 20GB, least recently used images first
+  cachewarden.docker.docker_cache_prune:
+    images: unused
+    build_cache: all
+    max_cache_size: 20GB
+    keep_images:
+      - "registry.example.com/base/*"
+    keep_latest: 2
+    max_deletions: 500
+
+- name: App server - act only when the Docker disk is over 85 %, down to 70 %
+  cachewarden.docker.docker_cache_prune:
+    images: unused
+    high_watermark_percent: 85
+    low_watermark_percent: 70
+    keep_labels:
+      - com.example.keep
+    protect_base_images: true
+
+- name: Stopped containers and their anonymous volumes older than two weeks
+  cachewarden.docker.docker_cache_prune:
+    containers: true
+    volumes: anonymous
+    older_than: 2w
+'''
+
+RETURN = r'''
+plan:
+  description: Every item the plan removes (in check mode, would remove), in removal order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    type:
+      description: V(container), V(image), V(volume), V(network) or V(build_cache).
+      type: str
+      returned: always
+    id:
+      description: Full ID (name for volumes).
+      type: str
+      returned: always
+    names:
+      description: Tags, container names, volume or network name, build cache description.
+      type: list
+      elements: str
+      returned: always
+    bytes:
+      description: Bytes removing it frees; a layer shared by several removed images is counted once.
+      type: int
+      returned: always
+    reason:
+      description: The rule that selected it.
+      type: str
+      returned: always
+    action:
+      description: V(remove), or V(untag) for a tagged image other kept images build on.
+      type: str
+      returned: always
+removed:
+  description: The items removed, same shape as RV(plan). Empty in check mode.
+  returned: always
+  type: list
+  elements: dict
+skipped_items:
+  description:
+    - Objects a target named but that stay, each with C(type), C(id), C(names) and C(reason) (a keep rule,
+      too young, base image of a kept image, budget met, in use since the plan was made, ...).
+    - Named C(skipped_items) because Ansible reads a true C(skipped) key as "the task was skipped".
+    - At most 200 entries; RV(skipped_total) gives the full count.
+  returned: always
+  type: list
+  elements: dict
+skipped_total:
+  description: Number of skipped objects.
+  returned: always
+  type: int
+predicted_bytes:
+  description: Bytes the plan predicts to free.
+  returned: always
+  type: int
+reclaimed_bytes:
+  description:
+    - Bytes freed as the engine measures them (its disk usage before minus after). 0 in check mode.
+  returned: always
+  type: int
+summary:
+  description: Per type C(planned), C(removed), C(skipped) counts and C(predicted_bytes), C(reclaimed_bytes).
+  returned: always
+  type: dict
+budget:
+  description: For budgets and watermarks, the cache size, filesystem use and bytes the budget asked to free.
+  returned: when O(max_cache_size) or O(high_watermark_percent) is set
+  type: dict
+errors:
+  description: Failures that did not stop the run (an object the engine refused for another reason).
+  returned: always
+  type: list
+  elements: str
+policy:
+  description: The validated policy, sizes in bytes and durations in seconds.
+  returned: always
+  type: dict
+ansible_facts:
+  description: The refreshed C(docker_cache) facts (as cachewarden.docker.docker_cache_facts returns them).
+  returned: success
+  type: dict
+  contains:
+    docker_cache:
+      description: See cachewarden.docker.docker_cache_facts.
+      type: dict
+      returned: success
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError, engine_argument_spec
+from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor
+from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
+from ansible_collections.cachewarden.docker.plugins.module_utils.policy import (
+    POLICY_ARGUMENT_SPEC, PolicyError, policy_summary, validate_policy)
+from ansible_collections.cachewarden.docker.plugins.module_utils.report import prune_result
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import (
+    events_since, fold_in, load_state, save_state)
+
+
+def argument_spec() -> dict:
+    """Connection options plus the policy."""
+    spec = engine_argument_spec()
+    spec.update({name: dict(option) for name, option in POLICY_ARGUMENT_SPEC.items()})
+    return spec
+
+
+def main() -> None:
+    """Validate, snapshot, plan, apply, report."""
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        policy = validate_policy(module.params)
+    except PolicyError as exc:
+        module.fail_json(msg=str(exc))
+    state, warning = load_state(policy.state_path)
+    if warning:
+        module.warn(warning)
+    sizes = policy.containers or policy.volumes != 'none'
+    try:
+        engine = Engine(module.params)
+        before = read_snapshot(engine, sizes=sizes, layers=policy.images != 'none',
+                               events_since=events_since(state, int(time.time())))
+    except EngineError as exc:
+        module.fail_json(msg=str(exc))
+    state = fold_in(state, before)
+    plan = make_plan(before, policy, state['images'])
+    for warning in plan.warnings:
+        module.warn(warning)
+    if policy.max_deletions is not None and len(plan.items) > policy.max_deletions:
+        module.fail_json(msg='max_deletions=%d: the plan holds %d items; nothing was removed'
+                         % (policy.max_deletions, len(plan.items)),
+                         **prune_result(plan, None, before, None, policy_summary(policy)))
+    if module.check_mode:
+        module.exit_json(**prune_result(plan, None, before, None, policy_summary(policy),
+                                        facts=cache_facts(before)))
+    outcome = Executor(engine, policy).run(plan)
+    try:
+        after = read_snapshot(engine, sizes=sizes)
+    except EngineError as exc:
+        module.fail_json(msg='removed %d items, then could not read the engine again: %s' % (len(outcome.removed), exc),
+                         **prune_result(plan, outcome, before, None, policy_summary(policy)))
+    warning = save_state(policy.state_path, fold_in(state, after))
+    if warning:
+        module.warn(warning)
+    module.exit_json(**prune_result(plan, outcome, before, after, policy_summary(policy),
+                                    facts=cache_facts(after)))
+
+
+if __name__ == '__main__':
+    main()

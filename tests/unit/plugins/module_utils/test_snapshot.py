@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""snapshot.py: the pure helpers that turn engine answers into plain data."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+
+import pytest
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
+    Filesystem,
+    Image,
+    Layer,
+    chain_ids,
+    image_store_name,
+    layer_sizes,
+    parse_timestamp,
+)
+
+NOON = calendar.timegm((2024, 3, 1, 12, 0, 0, 0, 0, 0))  # 2024-03-01T12:00:00Z
+
+
+@pytest.mark.parametrize('value', [
+    '2024-03-01T12:00:00Z',
+    '2024-03-01T12:00:00.5Z',
+    '2024-03-01T12:00:00.123456789Z',
+    '2024-03-01T14:00:00+02:00',
+    '2024-03-01T14:30:00.000000001+02:30',
+    '2024-03-01T07:00:00-05:00',
+    '2024-02-29T23:00:00-13:00',
+    '2024-03-01T12:00:00',
+])
+def test_parse_timestamp_reads_rfc3339_with_nanoseconds_and_offsets(value):
+    assert parse_timestamp(value) == NOON
+
+
+@pytest.mark.parametrize('value, expected', [
+    (None, 0),
+    ('', 0),
+    (0, 0),
+    (NOON, NOON),
+    (float(NOON) + 0.9, NOON),
+    ('yesterday', 0),
+    ('2024-03-01 12:00:00', 0),
+    ('2024-03-01T12:00:00+0200', 0),
+    # Go's zero time, which the engine sends for "never".
+    ('0001-01-01T00:00:00Z', 0),
+])
+def test_parse_timestamp_unknown_or_numeric(value, expected):
+    assert parse_timestamp(value) == expected
+
+
+def test_image_store_name_graphdriver():
+    info = {'Driver': 'overlay2', 'DriverStatus': [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true']]}
+    assert image_store_name(info) == 'overlay2'
+
+
+def test_image_store_name_containerd_snapshotter():
+    info = {'Driver': 'overlayfs', 'DriverStatus': [['driver-type', 'io.containerd.snapshotter.v1']]}
+    assert image_store_name(info) == 'containerd'
+
+
+@pytest.mark.parametrize('info, expected', [
+    ({}, 'unknown'),
+    ({'Driver': '', 'DriverStatus': None}, 'unknown'),
+    ({'Driver': 'vfs', 'DriverStatus': [['driver-type', 'graphdriver']]}, 'vfs'),
+])
+def test_image_store_name_fallbacks(info, expected):
+    assert image_store_name(info) == expected
+
+
+def _sha(text):
+    return 'sha256:' + hashlib.sha256(text.encode('ascii')).hexdigest()
+
+
+DIFF_IDS = [_sha('layer-%d' % index) for index in range(3)]
+
+
+def test_chain_ids_follow_the_oci_definition():
+    first = DIFF_IDS[0]
+    second = _sha('%s %s' % (first, DIFF_IDS[1]))
+    third = _sha('%s %s' % (second, DIFF_IDS[2]))
+    assert chain_ids(DIFF_IDS) == [first, second, third]
+
+
+def test_chain_ids_empty_and_prefix_stable():
+    assert chain_ids([]) == []
+    # A shared base gives the same chain IDs whatever is stacked on it.
+    assert chain_ids(DIFF_IDS[:2]) == chain_ids(DIFF_IDS)[:2]
+    assert chain_ids([DIFF_IDS[1], DIFF_IDS[0]])[1] != chain_ids(DIFF_IDS)[1]
+
+
+def test_layer_sizes_skips_metadata_steps_and_keeps_empty_layers():
+    history = [  # newest first, as GET /images/{id}/history answers
+        {'CreatedBy': 'CMD ["sh"]', 'Size': 0},
+        {'CreatedBy': '/bin/sh -c true', 'Size': 0},
+        {'CreatedBy': 'ENV A=1', 'Size': 0},
+        {'CreatedBy': 'RUN /bin/sh -c echo hi > /x # buildkit', 'Size': 10},
+        {'CreatedBy': '/bin/sh -c #(nop)  LABEL base_image=busybox:1.36', 'Size': 0},
+        {'CreatedBy': '/bin/sh -c #(nop) ADD file:abc in / ', 'Size': 100},
+    ]
+    chains = chain_ids(DIFF_IDS)
+    assert layer_sizes(DIFF_IDS, history) == [
+        Layer(chain_id=chains[0], size=100),
+        Layer(chain_id=chains[1], size=10),
+        Layer(chain_id=chains[2], size=0),
+    ]
+
+
+def test_layer_sizes_falls_back_to_sized_entries():
+    # A RUN that left no layer: pairing by step kind fails, pairing by size works.
+    history = [{'CreatedBy': 'COPY app /app', 'Size': 5}, {'CreatedBy': 'RUN mkdir -p /x', 'Size': 0}]
+    assert layer_sizes(DIFF_IDS[:1], history) == [Layer(chain_id=DIFF_IDS[0], size=5)]
+
+
+@pytest.mark.parametrize('diff_ids, history', [
+    (DIFF_IDS[:2], [{'CreatedBy': 'COPY a /', 'Size': 1}, {'CreatedBy': 'COPY b /', 'Size': 2},
+                    {'CreatedBy': 'COPY c /', 'Size': 3}]),
+    (DIFF_IDS, [{'CreatedBy': 'COPY a /', 'Size': 1}]),
+    (DIFF_IDS[:1], []),
+])
+def test_layer_sizes_unpairable_is_none(diff_ids, history):
+    assert layer_sizes(diff_ids, history) is None
+
+
+def test_layer_sizes_tolerates_missing_keys():
+    assert layer_sizes([], [{}]) == []
+    assert layer_sizes(DIFF_IDS[:1], [{'CreatedBy': None, 'Size': None}]) == [Layer(chain_id=DIFF_IDS[0], size=0)]
+
+
+def _image(**changes):
+    values = dict(id='sha256:' + 'a' * 64, tags=[], digests=[], parent='', created=0, size=100,
+                  shared_size=40, labels={})
+    values.update(changes)
+    return Image(**values)
+
+
+def test_image_flags():
+    assert _image().dangling and not _image().intermediate
+    assert _image(children=['x']).intermediate and not _image(children=['x']).dangling
+    tagged = _image(tags=['app:1'], children=['x'])
+    assert not tagged.untagged and not tagged.dangling and not tagged.intermediate
+    assert _image().unique_size == 60
+    assert _image(shared_size=-1).unique_size == 100
+
+
+def test_filesystem_used_percent():
+    assert Filesystem(path='/', size_bytes=100, free_bytes=25, used_bytes=70).used_percent == 73.68
+    assert Filesystem(path='/', size_bytes=0, free_bytes=0, used_bytes=0).used_percent == 0.0
