@@ -12,7 +12,8 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 PYTHON ?= python3
-SANITY_PYTHON ?= 3.11
+# ansible-test runs on the interpreter of .venv (3.11 on this project's machines).
+SANITY_PYTHON ?= $(shell test -x .venv/bin/python && .venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' || echo 3.11)
 
 ROOT := $(CURDIR)
 VENV := $(ROOT)/.venv
@@ -29,6 +30,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 # Collections shipped by the `ansible` package in .venv are still found through sys.path.
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 export ANSIBLE_NOCOLOR := 1
+export NO_COLOR := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 MODULES := $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard plugins/modules/*.py)))))
@@ -60,8 +62,15 @@ collection:
 # list its files. Copy what git tracks plus untracked files that are not ignored (so it also
 # works before a commit), leaving out files deleted in the work tree. No sanity test is skipped:
 # every test of ansible-test's list runs with --local (none needs the network beyond PyPI for
-# its own pinned tools, nor docker).
+# its own pinned tools, nor docker). shellcheck must be installed (.ci/run does), or ansible-test
+# skips that test with a warning; pslint has nothing to check (no PowerShell in the collection).
+# ansible-test bootstraps pip in its test virtualenvs with a get-pip script that it downloads
+# from a host outside PyPI; .ci/get_pip_offline.py takes that script's place in its cache.
 sanity: venv
+	pip_version=$$(python -c 'import types; from ansible_test._internal.python_requirements import get_venv_packages; \
+	  print(get_venv_packages(types.SimpleNamespace(version="$(SANITY_PYTHON)"))["pip"])'); \
+	  mkdir -p $(HOME)/.ansible/test/cache; \
+	  cp .ci/get_pip_offline.py $(HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py
 	rm -rf $(CACHE)/sanity
 	mkdir -p $(SANITY_TREE)
 	git ls-files -z --cached --others --exclude-standard \

@@ -9,7 +9,7 @@ from .engines import prepare
 from .lifecycle import down, locked, up
 from .model import Fleet
 from .proc import SandboxError, log
-from .seed import SCENARIOS, seed_host
+from .seed import SCENARIOS, reset_host, seed_host
 
 
 def _csv(text: str) -> list[str]:
@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("host")
     cmd.add_argument("--seed", type=int, default=1)
     cmd.add_argument("--scenario", choices=SCENARIOS, default="basic")
+    cmd = sub.add_parser("reset", help="wipe a host's engine and seed it again")
+    cmd.add_argument("host")
+    cmd.add_argument("--seed", type=int, default=1)
+    cmd.add_argument("--scenario", choices=SCENARIOS, default="basic")
     cmd = sub.add_parser("prepare", help="install/download engines only")
     cmd.add_argument("--engine", type=_csv, default=list(paths.ENGINES))
     cmd = sub.add_parser("fault", help="inject a fault")
@@ -51,6 +55,15 @@ def _seed(args: argparse.Namespace) -> None:
         fleet = Fleet.load()
         try:
             seed_host(fleet.host(args.host), args.seed, args.scenario)
+        finally:
+            fleet.save()
+
+
+def _reset(args: argparse.Namespace) -> None:
+    with locked():
+        fleet = Fleet.load()
+        try:
+            reset_host(fleet.host(args.host), args.seed, args.scenario)
         finally:
             fleet.save()
 
@@ -77,6 +90,8 @@ def _dispatch(args: argparse.Namespace) -> None:
         print(f"DOCKER_HOST={Fleet.load().host(args.host).docker_host}")
     elif args.command == "seed":
         _seed(args)
+    elif args.command == "reset":
+        _reset(args)
     elif args.command == "prepare":
         for engine in prepare(args.engine):
             log(f"engine {engine.key}: ready (cli {engine.cli})")

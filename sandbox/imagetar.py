@@ -102,7 +102,8 @@ def _batches(specs: Iterable[ImageSpec], size: int) -> Iterator[list[ImageSpec]]
 def load_images(client: docker.DockerClient, specs: Iterable[ImageSpec], batch_size: int = 250) -> list[str]:
     """Load ``specs`` into the engine in archives of ``batch_size`` images; return their config digests.
 
-    Later entries win a tag, so re-using a tag leaves the earlier image dangling.
+    Later entries win a tag, so re-using a tag leaves the earlier image dangling (on the overlay2 store;
+    docker 26.1 on the containerd store may fail with "content digest ... not found": re-use tags across calls instead).
     """
     digests: list[str] = []
     for batch in _batches(specs, batch_size):

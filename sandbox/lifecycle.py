@@ -10,7 +10,7 @@ from typing import Callable, Iterator, TypeVar
 
 from . import hostctl, network, paths
 from .client import docker_client
-from .engines import prepare
+from .engines import Engine, prepare
 from .model import Fleet, Host
 from .probes import with_descendants
 from .proc import SandboxError, log, run
@@ -78,9 +78,34 @@ def _start(host: Host) -> None:
     log(f"{host.name}: up at {host.address}, docker {host.engine_version} ({host.store})")
 
 
+def _add_hosts(fleet: Fleet, count: int, engines: list[Engine], stores: list[str], public_key: Path) -> list[Host]:
+    """Create namespaces, links and files of hosts h1..h<count> that are not running; return them (not booted)."""
+    new: list[Host] = []
+    for index in range(1, count + 1):
+        name, engine, store = f"h{index}", engines[(index - 1) % len(engines)], _cycle(stores, index)
+        if (engine.key, store) == ("stable", "containerd") and _stable_lacks_containerd_store():
+            raise SandboxError(f"{name}: the stable engine (docker 20.10) has no containerd image store")
+        old = fleet.hosts.get(name)
+        if old and hostctl.is_running(old):
+            if (old.engine, old.store) != (engine.key, store):
+                log(f"{name}: running with {old.engine}/{old.store}, not {engine.key}/{store}; left alone")
+            continue
+        if old:
+            log(f"{name}: stale, recreating")
+        _destroy(fleet.prefix, name, old)
+        host = Host(name=name, index=index, address=paths.host_address(index), netns=paths.netns_name(fleet.prefix, name),
+                    veth=paths.veth_name(fleet.prefix, name), engine=engine.key, store=store, cli=engine.cli, bin_dir=engine.bin_dir,
+                    root=str(paths.hosts_dir() / name))
+        network.add_host(fleet.prefix, name, host.address)
+        hostctl.write_files(host, public_key)
+        fleet.hosts[name] = host
+        new.append(host)
+    return new
+
+
 def up(hosts: int, engines: list[str], stores: list[str], seed: int = 1,  # pylint: disable=too-many-arguments,too-many-positional-arguments
        scenario: str = "basic", prefix: str = paths.DEFAULT_PREFIX) -> Fleet:
-    """Bring hosts h1..h<hosts> up (existing running hosts are left alone) and seed the new ones."""
+    """Bring hosts h1..h<hosts> up (running hosts are left alone) and seed those not seeded yet."""
     _check_choices(engines, paths.ENGINES, "engine")
     _check_choices(stores, paths.STORES, "store")
     if scenario not in SCENARIOS:
@@ -91,37 +116,16 @@ def up(hosts: int, engines: list[str], stores: list[str], seed: int = 1,  # pyli
         fleet = Fleet.load() if Fleet.exists() else Fleet(prefix=prefix)
         if fleet.prefix != prefix:
             raise SandboxError(f"a fleet with prefix {fleet.prefix!r} exists; run down first")
-        found = {engine.key: engine for engine in prepare([_cycle(engines, i) for i in range(1, hosts + 1)])}
+        found = {engine.key: engine for engine in prepare(engines)}
         key = ensure_keypair()
         fleet.ssh_key, fleet.python = str(key), sys.executable
         network.ensure_bridge(prefix)
-        new: list[Host] = []
-        for index in range(1, hosts + 1):
-            name, engine, store = f"h{index}", found[_cycle(engines, index)], _cycle(stores, index)
-            if (engine.key, store) == ("stable", "containerd") and _stable_lacks_containerd_store():
-                raise SandboxError(f"{name}: the stable engine (docker 20.10) has no containerd image store")
-            old = fleet.hosts.get(name)
-            if old and hostctl.is_running(old):
-                if (old.engine, old.store) != (engine.key, store):
-                    log(f"{name}: running with {old.engine}/{old.store}, not {engine.key}/{store}; left alone")
-                continue
-            if old:
-                log(f"{name}: stale, recreating")
-                _destroy(fleet.prefix, name, old)
-            host = Host(name=name, index=index, address=paths.host_address(index), netns=paths.netns_name(prefix, name),
-                        veth=paths.veth_name(prefix, name), engine=engine.key, store=store, cli=engine.cli, bin_dir=engine.bin_dir,
-                        root=str(paths.hosts_dir() / name))
-            if network.netns_exists(host.netns) or network.link_exists(host.veth):
-                _destroy(prefix, name, None)
-            network.add_host(prefix, name, host.address)
-            hostctl.write_files(host, Path(f"{key}.pub"))
-            fleet.hosts[name] = host
-            new.append(host)
-        fleet.save()
         try:
+            new = _add_hosts(fleet, hosts, [found[name] for name in engines], stores, Path(f"{key}.pub"))
+            fleet.save()
             _parallel(new, _start)
-            if scenario != "none":
-                _parallel(new, lambda host: seed_host(host, seed, scenario), workers=3)
+            unseeded = [fleet.hosts[f"h{index}"] for index in range(1, hosts + 1) if not fleet.hosts[f"h{index}"].seed]
+            _parallel(unseeded, lambda host: seed_host(host, seed, scenario), workers=3)
         finally:
             fleet.save()
         return fleet
@@ -176,4 +180,3 @@ def down(prefix: str | None = None) -> None:
     with contextlib.suppress(OSError):
         os.rmdir(state)
     log("sandbox is down")
-

@@ -1,6 +1,7 @@
 """Deterministic content for a host's engine (scenario ``basic``), made through the API without a registry."""
 import datetime
 import random
+import time
 from typing import Any
 
 import docker
@@ -10,6 +11,7 @@ from .client import docker_client
 from .imagetar import ImageSpec, load_images, make_layer
 from .model import Host
 from .proc import SandboxError, log
+from .wipe import wipe_client
 
 SCENARIOS = ("basic", "none")
 BASE = "registry.example.com/base/alpine-ish"
@@ -49,9 +51,9 @@ class _Seeder:
                       self._days_ago(150, 180), dict(self.labels)),
         ]
         versions = [("1.0", 90, 120, "3.17"), ("1.1", 45, 60, "3.18"), ("2.0", 5, 15, "3.18")]
+        older: list[ImageSpec] = []  # earlier builds of 1.0, left dangling when the later 1.0 takes the tag
         for repo in ("cw/app", "cw/web"):
-            # an older build of 1.0: the 1.0 below takes its tag and leaves it dangling
-            specs.append(ImageSpec([f"{repo}:1.0"], [base_os, runtime, make_layer({"/app": self._blob(4_000, 8_000)})],
+            older.append(ImageSpec([f"{repo}:1.0"], [base_os, runtime, make_layer({"/app": self._blob(4_000, 8_000)})],
                                    self._days_ago(121, 140), dict(self.labels)))
             for version, low, high, base in versions:
                 tags = [f"{repo}:{version}"] + ([f"{repo}:latest"] if version == "2.0" else [])
@@ -64,8 +66,10 @@ class _Seeder:
                                {**self.labels, "base_image": f"{BASE}:3.18"}))
         for _ in range(2):
             specs.append(ImageSpec([], [base_os, make_layer({"/junk": self._blob(1_000, 3_000)})], self._days_ago(30, 200), dict(self.labels)))
+        # separate loads: docker 26.1 on the containerd store loses layers when one archive re-uses a tag
+        load_images(self.client, older)
         load_images(self.client, specs)
-        self.report["loaded_images"] = len(specs)
+        self.report["loaded_images"] = len(older) + len(specs)
 
     def legacy_images(self) -> None:
         """Busybox base and images built on it with the legacy builder (intermediate images, a re-tag leaving a dangling image)."""
@@ -107,10 +111,20 @@ class _Seeder:
             self._note(f"BuildKit build failed: {ok.error}")
         if failed.ok:
             self._note("BuildKit build meant to fail succeeded")
-        records = self.client.api.df().get("BuildCache") or []
-        self.report["build_cache_records"] = len(records)
+        records = self._build_cache_records()
+        self.report["build_cache_records"] = records
         if not records:
             self._note("BuildKit left no build cache records")
+
+    def _build_cache_records(self) -> int:
+        """Number of build cache records; retried because docker 28.5 on the containerd store may report a
+        snapshot of the just-failed build as missing ("snapshot ... does not exist") for a moment."""
+        for attempt in range(10):
+            try:
+                return len(self.client.api.df().get("BuildCache") or [])
+            except docker.errors.NotFound:
+                time.sleep(0.2 * (attempt + 1))
+        raise SandboxError("GET /system/df keeps failing with a missing snapshot")
 
     def containers_and_volumes(self) -> None:
         """Running, created and exited containers pinning images; named and anonymous volumes, used and unused."""
@@ -162,7 +176,7 @@ def seed_client(client: docker.DockerClient, seed: int, scenario: str = "basic")
 
 def seed_host(host: Host, seed: int = 1, scenario: str = "basic") -> dict[str, Any]:
     """Seed ``host`` once; a second call with the same seed and scenario does nothing (result kept in ``host.seed``)."""
-    if host.seed:
+    if host.seed and host.seed.get("scenario") != "none":
         if (host.seed.get("seed"), host.seed.get("scenario")) == (seed, scenario):
             log(f"{host.name}: already seeded (seed {seed}, scenario {scenario})")
             return host.seed
@@ -171,6 +185,18 @@ def seed_host(host: Host, seed: int = 1, scenario: str = "basic") -> dict[str, A
     log(f"{host.name}: seeding scenario {scenario} with seed {seed}")
     client = docker_client(host, timeout=300)
     try:
+        host.seed = seed_client(client, seed, scenario)
+    finally:
+        client.close()
+    return host.seed
+
+
+def reset_host(host: Host, seed: int = 1, scenario: str = "basic") -> dict[str, Any]:
+    """Wipe ``host``'s engine and seed it again: the same seed gives the same content again."""
+    log(f"{host.name}: wiping and seeding scenario {scenario} with seed {seed}")
+    client = docker_client(host, timeout=300)
+    try:
+        wipe_client(client)
         host.seed = seed_client(client, seed, scenario)
     finally:
         client.close()

@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import API_DF_TYPE_FILTER, Engine
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import API_DF_TYPE_FILTER, Engine, EngineAPIError
 
 BUILTIN_NETWORKS = frozenset(('bridge', 'host', 'none'))
+DF_RETRIES = 5
 NONE_TAG = '<none>:<none>'
 NONE_DIGEST = '<none>@<none>'
 _ANONYMOUS_VOLUME_LABEL = 'com.docker.volume.anonymous'
@@ -383,6 +384,19 @@ def _events(engine: Engine, since: int, until: int) -> List[Tuple[str, int]]:
     return events
 
 
+def _disk_usage(engine: Engine, params: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """GET /system/df, retried briefly on 404: the containerd store can report a snapshot that
+    a finishing build just removed."""
+    for attempt in range(DF_RETRIES):
+        try:
+            return engine.get('/system/df', params=params) or {}
+        except EngineAPIError as exc:
+            if exc.status_code != 404 or attempt == DF_RETRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError('unreachable')  # pragma: no cover
+
+
 def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
                   events_since: Optional[int] = None) -> Snapshot:
     """Read the engine once.
@@ -395,11 +409,11 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
     taken_at = int(time.time())
     info = engine.get('/info')
     if sizes or not engine.supports(API_DF_TYPE_FILTER):
-        df = engine.get('/system/df')
+        df = _disk_usage(engine, None)
         container_listing = df.get('Containers') or []
         volume_listing = df.get('Volumes') or []
     else:
-        df = engine.get('/system/df', params={'type': ['image', 'build-cache']})
+        df = _disk_usage(engine, {'type': ['image', 'build-cache']})
         container_listing = engine.get('/containers/json', params={'all': 1})
         volume_listing = (engine.get('/volumes') or {}).get('Volumes') or []
     df_images = df.get('Images') or []

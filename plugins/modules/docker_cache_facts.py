@@ -21,9 +21,12 @@ description:
     volumes, networks, BuildKit build cache, and the base images named by C(base_image) labels.
   - Read-only; runs in check mode exactly as it runs otherwise.
 author:
-  - cachewarden maintainers
+  - cachewarden maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - cachewarden.docker.engine
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+  - ansible.builtin.action_common_attributes.facts
 options:
   sizes:
     description:
@@ -53,6 +56,9 @@ attributes:
     support: none
   facts:
     support: full
+  platform:
+    support: full
+    platforms: posix
   action_group:
     support: full
     membership:
@@ -186,7 +192,7 @@ ansible_facts:
           description:
             - Image counts. C(total) as C(docker images -a) lists, C(dangling) as C(docker images -f dangling=true),
               C(intermediate) untagged parents of other images, C(in_use) used by a container in any state,
-              C(unused) neither in use nor intermediate. Bytes: C(size_bytes), C(unique_bytes), C(shared_bytes).
+              C(unused) neither in use nor intermediate; bytes in C(size_bytes), C(unique_bytes) and C(shared_bytes).
           type: dict
           returned: always
         containers:

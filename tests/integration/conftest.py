@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Session fixtures: one sandbox fleet for the whole integration run (see fleet_helpers)."""
+
+from __future__ import annotations
+
+import pytest
+from fleet_helpers import HOSTS, ENGINES, STORES, sandbox_cli
+
+from sandbox.fleet import Fleet
+
+
+@pytest.fixture(scope='session', name='fleet')
+def fleet_fixture() -> Fleet:
+    """The sandbox fleet, brought up (idempotently) with the engines above."""
+    result = sandbox_cli('up', '--hosts', str(HOSTS), '--engine', ENGINES, '--store', STORES)
+    assert result.returncode == 0, result.stderr
+    fleet = Fleet.load()
+    assert len(fleet.hosts) >= HOSTS
+    return fleet
+
+
+@pytest.fixture(scope='session', name='inventory')
+def inventory_fixture(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An Ansible inventory of the fleet."""
+    path = tmp_path_factory.mktemp('inventory') / 'sandbox.ini'
+    result = sandbox_cli('inventory', '--output', str(path))
+    assert result.returncode == 0, result.stderr
+    assert fleet.hosts
+    return str(path)
+
+
