@@ -64,7 +64,7 @@ class _Seeder:
                                {**self.labels, "base_image": ABSENT_BASE}))
         specs.append(ImageSpec(["cw/tools:1.0"], [base_os, make_layer({"/tool": self._blob(2_000, 4_000)})], self._days_ago(60, 80),
                                {**self.labels, "base_image": f"{BASE}:3.18"}))
-        for _ in range(2):
+        for _copy in range(2):
             specs.append(ImageSpec([], [base_os, make_layer({"/junk": self._blob(1_000, 3_000)})], self._days_ago(30, 200), dict(self.labels)))
         # separate loads: docker 26.1 on the containerd store loses layers when one archive re-uses a tag
         load_images(self.client, older)

@@ -14,7 +14,7 @@ def wipe_client(client: docker.DockerClient) -> None:
         if network.name not in BUILTIN_NETWORKS:
             network.remove()
     # Children first: an image others build on cannot go before them.
-    for _ in range(5):
+    for _round in range(5):
         images = client.images.list(all=True)
         if not images:
             break

@@ -125,23 +125,22 @@ class Executor:
                     item.id, (container.get('Names') or [container.get('Id', '?')])[0]))
 
     def _prune_build_cache(self, items: List[PlanItem]) -> None:
-        params: Dict[str, Any] = {'all': 1, 'filters': json.dumps({'id': [item.id for item in items]})}
+        """One prune call per record: the engine takes a single ``id`` filter value per call."""
+        params: Dict[str, Any] = {'all': 1}
         reserve = self.policy.build_cache_reserve
         if reserve is not None:
             # The engine keeps this much whatever the plan says: a safety net under our own ordering.
             key = 'reserved-space' if self.engine.supports(API_BUILD_PRUNE_RESERVED) else 'keep-storage'
             params[key] = reserve
-        try:
-            report = with_prune_retry(lambda: self.engine.post('/build/prune', params=params)) or {}
-        except EngineAPIError as exc:
-            self.outcome.errors.append('build cache prune: %s' % exc)
-            for item in items:
-                self._skip(item, 'build cache prune failed')
-            return
-        deleted = set(report.get('CachesDeleted') or [])
-        self.outcome.engine_reported_bytes += int(report.get('SpaceReclaimed') or 0)
         for item in items:
-            if item.id in deleted:
+            call_params = dict(params, filters=json.dumps({'id': [item.id]}))
+            try:
+                report = with_prune_retry(lambda: self.engine.post('/build/prune', params=call_params)) or {}
+            except EngineAPIError as exc:
+                self.outcome.errors.append('build cache %s: %s' % (item.id, exc))
+                continue
+            self.outcome.engine_reported_bytes += int(report.get('SpaceReclaimed') or 0)
+            if item.id in (report.get('CachesDeleted') or []):
                 self.outcome.removed.append(item)
             else:
                 self._skip(item, 'the engine kept it (in use, or within the reserve)')

@@ -120,9 +120,22 @@ def _newest_per_repository(images: Iterable[Image], count: int) -> Dict[str, str
     return kept
 
 
+def _reference_forms(tag: str) -> List[str]:
+    """A tag as written, in its short form (no docker.io/library/) and fully qualified."""
+    short = normalize_reference(tag)
+    first, slash, _rest = short.partition('/')
+    if not slash:
+        full = 'docker.io/library/' + short
+    elif '.' in first or ':' in first or first == 'localhost':
+        full = short
+    else:
+        full = 'docker.io/' + short
+    return [tag, short, full]
+
+
 def _keep_reason(image: Image, policy: Policy, newest: Dict[str, str], now: int,
                  last_used: Dict[str, int]) -> Optional[str]:
-    references = image.tags + [normalize_reference(tag) for tag in image.tags]
+    references = [form for tag in image.tags for form in _reference_forms(tag)]
     for pattern in policy.keep_images:
         if any(fnmatch.fnmatchcase(ref, pattern) for ref in references):
             return 'keep_images: %s' % pattern
@@ -210,16 +223,37 @@ class _Removal:
 
 
 def _layer_owners(images: Iterable[Image]) -> Dict[str, Tuple[int, Set[str]]]:
-    """layer key -> (size, images holding it). Images without layer detail count as one private layer."""
-    owners: Dict[str, Tuple[int, Set[str]]] = {}
+    """layer key -> (size, images holding it).
+
+    The engine's own unique size (size minus shared size) counts as one private layer per image;
+    it also covers what the containerd store keeps besides unpacked layers (compressed blobs,
+    manifests). Layers several images hold come from the image history, keyed by chain ID.
+    """
+    images = list(images)
+    holders: Dict[str, Set[str]] = {}
+    sizes: Dict[str, int] = {}
     for image in images:
-        if image.layers is not None:
-            layers = [(layer.chain_id, layer.size) for layer in image.layers]
-        else:
-            layers = [('own:' + image.id, image.unique_size)]
-        for key, size in layers:
-            owners.setdefault(key, (size, set()))[1].add(image.id)
+        for layer in image.layers or []:
+            holders.setdefault(layer.chain_id, set()).add(image.id)
+            sizes[layer.chain_id] = layer.size
+    owners = {key: (sizes[key], ids) for key, ids in holders.items() if len(ids) > 1}
+    for image in images:
+        owners['own:' + image.id] = (_own_bytes(image, holders), {image.id})
     return owners
+
+
+def _own_bytes(image: Image, holders: Dict[str, Set[str]]) -> int:
+    """Bytes only this image holds.
+
+    Graphdriver stores: the engine's size minus shared size, exact. The containerd store counts
+    shared unpacked snapshots but not shared content blobs in the shared size, so there the own
+    part is: unpacked layers no other image holds, plus the same share of the content blobs.
+    """
+    if image.content_size < 0 or not image.layers:
+        return max(image.unique_size, 0)
+    unpacked = sum(layer.size for layer in image.layers)
+    own = sum(layer.size for layer in image.layers if len(holders.get(layer.chain_id, ())) <= 1)
+    return own + (image.content_size * own // unpacked if unpacked else image.content_size)
 
 
 def freed_bytes(images: List[Image], removed: Set[str]) -> Dict[str, int]:
@@ -244,8 +278,8 @@ def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str
     remaining_users: Dict[str, List[str]] = {}
     for container in snapshot.containers:
         if container.id not in removed_containers:
-            remaining_users.setdefault(container.image_id, []).append(container.names[0] if container.names
-                                                                       else container.id[:12])
+            user = container.names[0] if container.names else container.id[:12]
+            remaining_users.setdefault(container.image_id, []).append(user)
     newest = _newest_per_repository(images, policy.keep_latest) if policy.keep_latest else {}
     candidates: Dict[str, str] = {}
     for image in images:
@@ -270,14 +304,14 @@ def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str
     # Images used only by containers this plan removes count as unused from here on.
     pinned = set(remaining_users)
     if need is not None:
-        _fit_budget(candidates, images, pinned, last_used, need, plan)
+        _fit_budget(candidates, images, pinned, last_used, need, plan, policy.protect_base_images)
     removal = _Removal(images, pinned)
     for image_id in sorted(candidates):
         removal.add(image_id, candidates)
     deleted = removal.deleted
     credit = freed_bytes(images, deleted)
     # Children before parents: the engine refuses to delete an image others build on.
-    depth = {image.id: sum(1 for _ in _ancestors(image, by_id)) for image in images}
+    depth = {image.id: len(list(_ancestors(image, by_id))) for image in images}
     for image in sorted(images, key=lambda i: (-depth[i.id], i.id)):
         if image.id in deleted:
             reason = candidates.get(image.id, 'untagged parent of a removed image')
@@ -289,18 +323,38 @@ def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str
 
 
 def _fit_budget(candidates: Dict[str, str], images: List[Image], pinned: Set[str],
-                last_used: Dict[str, int], need: int, plan: Plan) -> None:
-    """Keep only the least-recently-used candidates needed to free ``need`` bytes."""
+                last_used: Dict[str, int], need: int, plan: Plan, protect: bool = True) -> None:
+    """Keep only the least-recently-used candidates needed to free ``need`` bytes.
+
+    With base-image protection, a candidate is only taken once every candidate that builds on it
+    or names it in its base_image label is taken: one left behind would keep it.
+    """
     removal = _Removal(images, pinned)
     by_id = removal.by_id
-    order = sorted(candidates, key=lambda i: (image_last_used(by_id[i], last_used), by_id[i].created, i))
+    by_ref = {normalize_reference(tag): image.id for image in images for tag in image.tags}
+    protectors: Dict[str, Set[str]] = {image_id: set() for image_id in candidates}
+    if protect:
+        for image_id in candidates:
+            image = by_id[image_id]
+            named = [parent.id for parent in _ancestors(image, by_id)]
+            label = image.labels.get(BASE_IMAGE_LABEL)
+            if label and normalize_reference(label) in by_ref:
+                named.append(by_ref[normalize_reference(label)])
+            for base_id in named:
+                if base_id in protectors and base_id != image_id:
+                    protectors[base_id].add(image_id)
+    pending = sorted(candidates, key=lambda i: (image_last_used(by_id[i], last_used), by_id[i].created, i))
     chosen: Dict[str, str] = {}
-    for image_id in order:
-        if removal.freed >= need:
-            _skip(plan, 'image', image_id, by_id[image_id].tags, 'budget met')
-            continue
-        chosen[image_id] = candidates[image_id] + ' (least recently used, over budget)'
-        removal.add(image_id, chosen)
+    while pending and removal.freed < need:
+        ready = [image_id for image_id in pending if protectors[image_id] <= set(chosen)]
+        if not ready:
+            break
+        pending.remove(ready[0])
+        chosen[ready[0]] = candidates[ready[0]] + ' (least recently used, over budget)'
+        removal.add(ready[0], chosen)
+    for image_id in pending:
+        _skip(plan, 'image', image_id, by_id[image_id].tags,
+              'budget met' if removal.freed >= need else 'base image of a kept image')
     candidates.clear()
     candidates.update(chosen)
 
@@ -369,16 +423,29 @@ def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Opti
             _skip(plan, 'build_cache', record.id, [record.description], 'newer than older_than')
             continue
         eligible.append(record)
+    # BuildKit only frees a record once every record built on it goes too: drop, before counting
+    # bytes, what a record that must stay builds on.
+    changed = True
+    while changed:
+        changed = False
+        ids = {record.id for record in eligible}
+        for record in list(eligible):
+            if not children.get(record.id, set()) <= ids:
+                eligible.remove(record)
+                _skip(plan, 'build_cache', record.id, [record.description], 'a kept cache record builds on it')
+                changed = True
     limit = _cache_bytes_to_free(snapshot, policy, need)
     chosen: Set[str] = set()
     freed = 0
-    for record in eligible:  # least recently used first
-        if limit is not None and freed >= limit:
-            _skip(plan, 'build_cache', record.id, [record.description],
-                  'budget met' if need is not None else 'within build_cache_reserve')
-            continue
+    pending = list(eligible)  # least recently used first
+    while pending and (limit is None or freed < limit):
+        record = next(r for r in pending if children.get(r.id, set()) <= chosen)
+        pending.remove(record)
         chosen.add(record.id)
         freed += 0 if record.shared else record.size
+    for record in pending:
+        _skip(plan, 'build_cache', record.id, [record.description],
+              'budget met' if need is not None else 'within build_cache_reserve')
     # BuildKit only frees a record once every record built on it goes too.
     changed = True
     while changed:
@@ -389,12 +456,24 @@ def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Opti
                 _skip(plan, 'build_cache', record_id, [records[record_id].description],
                       'a kept cache record builds on it')
                 changed = True
-    for record in eligible:
+    # Records built on others go first: BuildKit keeps a record while another builds on it.
+    memo: Dict[str, int] = {}
+    depth = {record_id: _cache_depth(record_id, records, memo) for record_id in chosen}
+    for record in sorted(eligible, key=lambda r: (-depth.get(r.id, 0), _cache_last_used(r), r.id)):
         if record.id in chosen:
             plan.items.append(PlanItem('build_cache', record.id, [record.description],
                                        0 if record.shared else record.size,
                                        '%s build cache (%s)' % ('unused' if policy.build_cache == 'unused' else 'any',
                                                                 record.type or 'unknown')))
+
+
+def _cache_depth(record_id: str, records: Dict[str, BuildCacheRecord], memo: Dict[str, int]) -> int:
+    """Length of the longest parent chain below a record (a child is always deeper than its parents)."""
+    if record_id not in memo:
+        memo[record_id] = 0  # guards against a cycle in bad data
+        parents = [parent for parent in records[record_id].parents if parent in records]
+        memo[record_id] = max((_cache_depth(parent, records, memo) + 1 for parent in parents), default=0)
+    return memo[record_id]
 
 
 def _cache_bytes_to_free(snapshot: Snapshot, policy: Policy, need: Optional[int]) -> Optional[int]:

@@ -122,7 +122,12 @@ def check_glob(pattern: str) -> str:
     text = str(pattern).strip()
     if not text or not _GLOB_CHARS.match(text):
         raise _fail('keep_images', pattern, 'expected an image reference glob such as nginx:* or registry.example.com/base/*')
-    if text.count('[') != text.count(']'):
+    depth = 0
+    for char in text:
+        depth += {'[': 1, ']': -1}.get(char, 0)
+        if depth not in (0, 1):
+            raise _fail('keep_images', pattern, 'unbalanced [ ] in the glob')
+    if depth:
         raise _fail('keep_images', pattern, 'unbalanced [ ] in the glob')
     try:
         re.compile(fnmatch.translate(text))
@@ -148,8 +153,8 @@ def validate_policy(params: Dict[str, Any]) -> Policy:
         low = high if low is None else low
         if low > high:
             raise PolicyError('low_watermark_percent=%r is above high_watermark_percent=%r; the low mark must be '
-                              'at or below the high mark' % (params.get('low_watermark_percent'),
-                                                            params.get('high_watermark_percent')))
+                              'at or below the high mark'
+                              % (params.get('low_watermark_percent'), params.get('high_watermark_percent')))
     policy = Policy(
         containers=bool(params.get('containers')),
         images=params.get('images') or 'none',

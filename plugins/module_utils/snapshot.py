@@ -54,6 +54,7 @@ class Image:
     children: List[str] = field(default_factory=list)
     layers: Optional[List[Layer]] = None
     last_tagged: int = 0
+    content_size: int = -1  # containerd store only: bytes of the image's blobs in the content store
 
     @property
     def untagged(self) -> bool:
@@ -363,11 +364,14 @@ def _filesystem(root_dir: str, docker_host: str) -> Optional[Filesystem]:
                       used_bytes=(stat.f_blocks - stat.f_bfree) * stat.f_frsize)
 
 
-def _image_layers(engine: Engine, image_id: str) -> Optional[List[Layer]]:
-    inspect = engine.get('/images/%s/json' % image_id)
-    history = engine.get('/images/%s/history' % image_id)
-    diff_ids = (inspect.get('RootFS') or {}).get('Layers') or []
-    return layer_sizes(diff_ids, history or [])
+def _add_image_detail(engine: Engine, image: Image, containerd_store: bool) -> None:
+    """Layers with their sizes, the last tag time and, on the containerd store, the content size."""
+    inspect = engine.get('/images/%s/json' % image.id)
+    history = engine.get('/images/%s/history' % image.id)
+    image.layers = layer_sizes((inspect.get('RootFS') or {}).get('Layers') or [], history or [])
+    image.last_tagged = parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
+    if containerd_store:
+        image.content_size = int(inspect.get('Size') or 0)
 
 
 def _events(engine: Engine, since: int, until: int) -> List[Tuple[str, int]]:
@@ -403,7 +407,8 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
 
     ``sizes`` lets the engine walk container layers and volumes for their sizes (costly on big
     hosts); engines older than API 1.42 always do that walk inside ``GET /system/df``.
-    ``layers`` adds per-layer sizes for images that share layers (needed to predict freed bytes).
+    ``layers`` inspects every image for its layer sizes and last tag time (to predict freed bytes
+    and order by last use).
     ``events_since`` also reads container create/start events from then until now.
     """
     taken_at = int(time.time())
@@ -424,9 +429,9 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
         if container.image_id in by_id:
             by_id[container.image_id].containers.append(container.id)
     if layers:
+        containerd_store = image_store_name(info) == 'containerd'
         for image in images:
-            if image.shared_size != 0:
-                image.layers = _image_layers(engine, image.id)
+            _add_image_detail(engine, image, containerd_store)
     root_dir = info.get('DockerRootDir') or '/var/lib/docker'
     return Snapshot(
         taken_at=taken_at,

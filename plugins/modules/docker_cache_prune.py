@@ -22,16 +22,21 @@ description:
   - With O(max_cache_size) or O(high_watermark_percent), images and then build cache are removed in
     least-recently-used order, only as far as needed.
 author:
-  - cachewarden maintainers
+  - cachewarden maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - cachewarden.docker.engine
   - cachewarden.docker.policy
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
     details: The diff shows the usage per type before and after (predicted in check mode).
+  platform:
+    support: full
+    platforms: posix
   action_group:
     support: full
     membership:

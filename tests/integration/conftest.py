@@ -29,5 +29,3 @@ def inventory_fixture(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) ->
     assert result.returncode == 0, result.stderr
     assert fleet.hosts
     return str(path)
-
-

@@ -13,11 +13,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
+
+import docker
 
 from sandbox import paths
-from sandbox.fleet import Fleet, Host
+from sandbox.fleet import Fleet, Host, docker_client
 from sandbox.lifecycle import locked
 from sandbox.seed import reset_host
 
@@ -43,8 +47,8 @@ def reset(fleet: Fleet, *hosts: Host, seed: int = 1) -> None:
     """Wipe and reseed hosts, so a destructive test starts from the known scenario."""
     with locked():
         try:
-            for host in hosts:
-                reset_host(fleet.host(host.name), seed)
+            with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+                list(pool.map(lambda host: reset_host(fleet.host(host.name), seed), hosts))
         finally:
             fleet.save()
 
@@ -70,3 +74,40 @@ def ssh(fleet: Fleet, host: Host, command: str) -> str:
     assert result.returncode == 0, result.stderr
     assert fleet.hosts
     return result.stdout
+
+
+def engine_listing(host: Host) -> Dict[str, List]:
+    """Every object on the engine, for before/after comparisons (IDs, tags, states)."""
+    client = docker_client(host)
+    try:
+        api = client.api
+        build_cache = []
+        for attempt in range(5):
+            try:
+                build_cache = sorted(r['ID'] for r in api.df().get('BuildCache') or [])
+                break
+            except docker.errors.NotFound:  # containerd store, right after a build (see snapshot.py)
+                time.sleep(0.3 * (attempt + 1))
+        return {
+            'images': sorted((i['Id'], tuple(sorted(i.get('RepoTags') or []))) for i in api.images(all=True)),
+            'containers': sorted((c['Id'], c['State']) for c in api.containers(all=True)),
+            'volumes': sorted(v['Name'] for v in api.volumes().get('Volumes') or []),
+            'networks': sorted(n['Id'] for n in api.networks()),
+            'build_cache': build_cache,
+        }
+    finally:
+        client.close()
+
+
+def image_signatures(host: Host) -> List[Tuple]:
+    """Images by content (tags and layer digests), comparable across identically seeded hosts."""
+    client = docker_client(host)
+    try:
+        result = []
+        for summary in client.api.images(all=True):
+            inspect = client.api.inspect_image(summary['Id'])
+            tags = tuple(sorted(t for t in summary.get('RepoTags') or [] if t != '<none>:<none>'))
+            result.append((tags, tuple((inspect.get('RootFS') or {}).get('Layers') or [])))
+        return sorted(result)
+    finally:
+        client.close()

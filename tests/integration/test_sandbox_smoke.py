@@ -45,7 +45,7 @@ def expected_version(host: Host) -> str:
 
 def build_cache_records(host: Host) -> int:
     """Build cache records of the host (``/system/df`` may briefly miss a snapshot on 28.5's containerd store)."""
-    for _ in range(10):
+    for _attempt in range(10):
         try:
             return len(docker_client(host).api.df().get("BuildCache") or [])
         except docker.errors.NotFound:

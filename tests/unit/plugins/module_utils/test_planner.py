@@ -397,6 +397,15 @@ def test_build_cache_parent_goes_only_with_all_children():
     assert planned(plan) == []
 
 
+def test_build_cache_records_are_listed_before_the_records_they_build_on():
+    # r3 builds on r2 (via r2 -> r1 -> r0) and directly on r0: its longest chain is 3, r2's is 2.
+    records = [cache('r0', 1, last_used=NOW - 9 * DAY), cache('r1', 1, last_used=NOW - 8 * DAY, parents=['r0']),
+               cache('r2', 1, last_used=NOW - 7 * DAY, parents=['r1']),
+               cache('r3', 1, last_used=NOW - 2 * DAY, parents=['r0', 'r2'])]
+    plan = plan_for(snapshot(build_cache=records), build_cache='all')
+    assert planned(plan) == ['r3', 'r2', 'r1', 'r0']
+
+
 def test_build_cache_age_uses_last_used_or_created():
     rec = cache('rec', 10, last_used=NOW - HOUR, created=NOW - 30 * DAY)
     snap = snapshot(build_cache=[rec])
@@ -420,8 +429,19 @@ def test_build_cache_reserve_keeps_the_newest(reserve, kept):
     for ident in kept:
         assert reasons(plan, ident) == ['within build_cache_reserve']
     # What stays fits in the reserve.
-    assert sum(r.size for r in records if r.id in kept) <= policy(build_cache='all',
-                                                                   build_cache_reserve=reserve).build_cache_reserve
+    limit = policy(build_cache='all', build_cache_reserve=reserve).build_cache_reserve
+    assert sum(r.size for r in records if r.id in kept) <= limit
+
+
+def test_build_cache_budget_counts_shared_records_as_freeing_nothing():
+    records = [cache('shared', 5 * GB, shared=True, last_used=NOW - 9 * DAY),
+               cache('own', 3 * GB, last_used=NOW - 8 * DAY), cache('newest', 3 * GB, last_used=NOW - DAY)]
+    # 6GB of own cache (shared bytes belong to another record), 2GB over the budget.
+    plan = plan_for(snapshot(build_cache=records), build_cache='all', max_cache_size='4GB')
+    assert plan.budget['cache_bytes'] == 6 * GB
+    assert planned(plan) == ['shared', 'own']
+    assert reasons(plan, 'newest') == ['budget met']
+    assert plan.predicted_bytes == 3 * GB
 
 
 # ---------------------------------------------------------------- budgets and watermarks
@@ -556,6 +576,17 @@ def test_images_without_layer_detail_use_unique_size():
     assert plan.predicted_bytes == 1000
 
 
+def test_containerd_store_adds_the_own_share_of_content_blobs():
+    # Unpacked: S (shared, 100) + A (own, 10); the content store holds 55 bytes of blobs for the image.
+    a = image('a', 'cw/a:1', layers=[('S', 100), ('A', 10)])
+    b = image('b', 'cw/b:1', layers=[('S', 100), ('B', 40)])
+    snap = snapshot(images=[a, b])
+    a.content_size = 55
+    plan = plan_for(snap, images='unused', keep_images=['cw/b:*'])
+    assert planned(plan) == [a.id]
+    assert item(plan, a.id).bytes == 10 + 55 * 10 // 110
+
+
 def test_freed_bytes_credits_each_layer_once():
     a = image('a', 'cw/a:1', layers=[('S', 100), ('A', 10)])
     b = image('b', 'cw/b:1', layers=[('S', 100), ('B', 20)])
@@ -613,5 +644,5 @@ def test_build_cache_budget_is_met_when_a_chosen_parent_must_stay():
     snap = snapshot(build_cache=[parent, child, other])
     plan = plan_for(snap, build_cache='unused', max_cache_size='16GB')  # 21GB cached, 5GB to free
     assert plan.budget['bytes_to_free'] == 5 * GB
-    assert plan.predicted_bytes >= 5 * GB, 'budget asks for 5GB; plan %r frees %d' % (planned(plan),
-                                                                                       plan.predicted_bytes)
+    assert plan.predicted_bytes >= 5 * GB, \
+        'budget asks for 5GB; plan %r frees %d' % (planned(plan), plan.predicted_bytes)
