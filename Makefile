@@ -36,7 +36,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 MODULES := $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard plugins/modules/*.py)))))
 ROLES := $(sort $(patsubst roles/%/meta/argument_specs.yml,%,$(wildcard roles/*/meta/argument_specs.yml)))
 
-.PHONY: test venv collection sanity lint build doc unit integration changelog clean
+.PHONY: test venv collection sanity lint build doc unit integration changelog clean demo sandbox-down system-packages
 
 test: sanity lint build doc unit integration
 
@@ -113,8 +113,29 @@ unit: venv collection
 	python -m pytest tests/unit
 
 # The integration tests start their own sandbox of Docker test hosts through a fixture.
-integration: venv collection
+integration: system-packages venv collection
 	python -m pytest tests/integration -p no:cacheprovider
+
+# ---------------------------------------------------------------------------------------------
+# The main job on the embedded default: a 3-host sandbox fleet (Debian's engine with overlay2 on h1
+# and h3, Docker 28.5 with the containerd image store on h2), facts over SSH, the
+# fleet table, then what a nightly policy would remove (check mode: nothing changes).
+SANDBOX_INVENTORY := $(CACHE)/sandbox.ini
+DEMO_POLICY := {"cachewarden_policy": {"containers": true, "images": "unused", "build_cache": "unused", \
+  "networks": true, "older_than": "1d", "keep_images": ["registry.example.com/base/*"], "keep_latest": 1}}
+
+system-packages:
+	.ci/system-packages.sh
+
+demo: system-packages venv collection
+	python -m sandbox up --hosts 3 --engine stable,28.5 --store overlay2,containerd
+	python -m sandbox inventory --output $(SANDBOX_INVENTORY)
+	ansible-playbook -i $(SANDBOX_INVENTORY) playbooks/gather.yml
+	ansible-playbook -i $(SANDBOX_INVENTORY) playbooks/enforce.yml --check -e '$(DEMO_POLICY)'
+	@echo "Sandbox fleet is up: inventory $(SANDBOX_INVENTORY); remove it with 'make sandbox-down'."
+
+sandbox-down: venv
+	python -m sandbox down
 
 # ---------------------------------------------------------------------------------------------
 changelog: venv

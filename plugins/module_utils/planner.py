@@ -11,14 +11,14 @@ networks, build cache. Nothing that a remaining container uses is ever planned.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import (
     BASE_IMAGE_LABEL, image_name, normalize_reference)
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
-    BuildCacheRecord, Image, Snapshot)
+    BuildCacheRecord, Image, Layer, Snapshot)
 
 TYPE_ORDER = ('container', 'image', 'volume', 'network', 'build_cache')
 STOPPED_STATES = ('created', 'exited', 'dead')
@@ -188,12 +188,14 @@ class _Removal:
 
     An image goes once all its children go: a chosen candidate, or an untagged parent reached
     from a removed child (the engine deletes those with the child). A tagged candidate that
-    other images still build on is only untagged.
+    other images still build on is only untagged. The containerd store keeps parents only as
+    metadata: there an untagged parent goes with a removed child even if other children stay.
     """
 
-    def __init__(self, images: List[Image], pinned: Set[str]) -> None:
+    def __init__(self, images: List[Image], pinned: Set[str], containerd_store: bool = False) -> None:
         self.by_id = {image.id: image for image in images}
         self.pinned = pinned
+        self.containerd_store = containerd_store
         self.deleted: Set[str] = set()
         self.freed = 0
         self._owners = _layer_owners(images)
@@ -205,21 +207,23 @@ class _Removal:
 
     def add(self, image_id: str, candidates: Dict[str, str]) -> None:
         """Remove ``image_id`` if it can go now, then whatever parents that frees."""
-        stack = [image_id]
+        stack = [(image_id, False)]
         while stack:
-            image = self.by_id.get(stack.pop())
+            current, cascaded = stack.pop()
+            image = self.by_id.get(current)
             if image is None or image.id in self.deleted or image.id in self.pinned:
                 continue
             if image.id not in candidates and not image.untagged:
                 continue
-            if not all(child in self.deleted for child in image.children):
+            parent_only_in_metadata = cascaded and self.containerd_store and image.id not in candidates
+            if not parent_only_in_metadata and not all(child in self.deleted for child in image.children):
                 continue
             self.deleted.add(image.id)
             for key in self._layers_of.get(image.id, []):
                 self._left[key] -= 1
                 if not self._left[key]:
                     self.freed += self._owners[key][0]
-            stack.append(image.parent)
+            stack.append((image.parent, True))
 
 
 def _layer_owners(images: Iterable[Image]) -> Dict[str, Tuple[int, Set[str]]]:
@@ -249,11 +253,22 @@ def _own_bytes(image: Image, holders: Dict[str, Set[str]]) -> int:
     shared unpacked snapshots but not shared content blobs in the shared size, so there the own
     part is: unpacked layers no other image holds, plus the same share of the content blobs.
     """
-    if image.content_size < 0 or not image.layers:
+    if not image.layers:
         return max(image.unique_size, 0)
-    unpacked = sum(layer.size for layer in image.layers)
     own = sum(layer.size for layer in image.layers if len(holders.get(layer.chain_id, ())) <= 1)
+    if image.content_size < 0:
+        return own
+    unpacked = sum(layer.size for layer in image.layers)
     return own + (image.content_size * own // unpacked if unpacked else image.content_size)
+
+
+def _release_cache_held_layers(image: Image, cache_sizes: Set[int]) -> Image:
+    """A copy of the image whose layers BuildKit also holds (a shared build cache record of the same
+    size) count 0 bytes: deleting the image leaves them on disk with the build cache."""
+    if not image.layers or not any(layer.size in cache_sizes for layer in image.layers):
+        return image
+    layers = [Layer(layer.chain_id, 0) if layer.size in cache_sizes else layer for layer in image.layers]
+    return replace(image, layers=layers)
 
 
 def freed_bytes(images: List[Image], removed: Set[str]) -> Dict[str, int]:
@@ -273,7 +288,8 @@ def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str
     """Plan image removals; return the bytes they free (counted against a budget)."""
     if policy.images == 'none':
         return 0
-    images = sorted(snapshot.images, key=lambda i: i.id)
+    cache_sizes = {record.size for record in snapshot.build_cache if record.shared and record.size > 0}
+    images = sorted((_release_cache_held_layers(image, cache_sizes) for image in snapshot.images), key=lambda i: i.id)
     by_id = {image.id: image for image in images}
     remaining_users: Dict[str, List[str]] = {}
     for container in snapshot.containers:
@@ -304,8 +320,9 @@ def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str
     # Images used only by containers this plan removes count as unused from here on.
     pinned = set(remaining_users)
     if need is not None:
-        _fit_budget(candidates, images, pinned, last_used, need, plan, policy.protect_base_images)
-    removal = _Removal(images, pinned)
+        _fit_budget(candidates, _Removal(images, pinned, snapshot.engine.image_store == 'containerd'),
+                    last_used, need, plan, policy.protect_base_images)
+    removal = _Removal(images, pinned, snapshot.engine.image_store == 'containerd')
     for image_id in sorted(candidates):
         removal.add(image_id, candidates)
     deleted = removal.deleted
@@ -322,16 +339,15 @@ def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str
     return sum(credit.values())
 
 
-def _fit_budget(candidates: Dict[str, str], images: List[Image], pinned: Set[str],
+def _fit_budget(candidates: Dict[str, str], removal: _Removal,
                 last_used: Dict[str, int], need: int, plan: Plan, protect: bool = True) -> None:
     """Keep only the least-recently-used candidates needed to free ``need`` bytes.
 
     With base-image protection, a candidate is only taken once every candidate that builds on it
     or names it in its base_image label is taken: one left behind would keep it.
     """
-    removal = _Removal(images, pinned)
     by_id = removal.by_id
-    by_ref = {normalize_reference(tag): image.id for image in images for tag in image.tags}
+    by_ref = {normalize_reference(tag): image.id for image in by_id.values() for tag in image.tags}
     protectors: Dict[str, Set[str]] = {image_id: set() for image_id in candidates}
     if protect:
         for image_id in candidates:
@@ -404,9 +420,29 @@ def _cache_last_used(record: BuildCacheRecord) -> int:
     return record.last_used or record.created
 
 
+def _layer_sizes_after(snapshot: Snapshot, plan: Plan) -> Tuple[Optional[Set[int]], Set[int]]:
+    """Layer sizes of images that stay (None when one of them has no layer detail) and of images the plan deletes.
+
+    A shared build cache record holds the same snapshot as an image layer; the API links them only
+    by size, so that is what is matched.
+    """
+    deleted = {item.id for item in plan.items if item.type == 'image' and item.action == 'remove'}
+    kept: Optional[Set[int]] = set()
+    released: Set[int] = set()
+    for image in snapshot.images:
+        if image.id in deleted:
+            released.update(layer.size for layer in image.layers or [])
+        elif image.layers is None:
+            kept = None
+        elif kept is not None:
+            kept.update(layer.size for layer in image.layers)
+    return kept, released
+
+
 def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optional[int]) -> None:
     if policy.build_cache == 'none':
         return
+    kept_sizes, released_sizes = _layer_sizes_after(snapshot, plan)
     records = {record.id: record for record in snapshot.build_cache}
     children: Dict[str, Set[str]] = {}
     for record in records.values():
@@ -417,6 +453,9 @@ def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Opti
         if record.in_use:
             continue
         if policy.build_cache == 'unused' and (record.shared or record.type in PROTECTED_CACHE_TYPES):
+            continue
+        if record.shared and (kept_sizes is None or record.size in kept_sizes):
+            _skip(plan, 'build_cache', record.id, [record.description], 'shared with a kept image')
             continue
         when = record.created if policy.age_basis == 'created' else _cache_last_used(record)
         if not _older(policy, snapshot.taken_at, when):
@@ -461,8 +500,8 @@ def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Opti
     depth = {record_id: _cache_depth(record_id, records, memo) for record_id in chosen}
     for record in sorted(eligible, key=lambda r: (-depth.get(r.id, 0), _cache_last_used(r), r.id)):
         if record.id in chosen:
-            plan.items.append(PlanItem('build_cache', record.id, [record.description],
-                                       0 if record.shared else record.size,
+            freed = record.size if not record.shared or record.size in released_sizes else 0
+            plan.items.append(PlanItem('build_cache', record.id, [record.description], freed,
                                        '%s build cache (%s)' % ('unused' if policy.build_cache == 'unused' else 'any',
                                                                 record.type or 'unknown')))
 

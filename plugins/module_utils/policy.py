@@ -176,8 +176,9 @@ def validate_policy(params: Dict[str, Any]) -> Policy:
     )
     _check_choices(policy)
     if policy.budgeted and policy.images == 'none' and policy.build_cache == 'none':
-        raise PolicyError('max_cache_size / high_watermark_percent need images or build_cache to name what may be '
-                          'removed to meet them (images=%r, build_cache=%r)' % (policy.images, policy.build_cache))
+        option = 'max_cache_size' if policy.max_cache_size is not None else 'high_watermark_percent'
+        raise _fail(option, params.get(option), 'needs images or build_cache to name what may be removed to meet it '
+                    '(images=%r, build_cache=%r)' % (policy.images, policy.build_cache))
     if policy.build_cache_reserve is not None and policy.build_cache == 'none':
         raise _fail('build_cache_reserve', params.get('build_cache_reserve'),
                     'has no effect unless build_cache is unused or all')

@@ -12,7 +12,7 @@ from typing import Any, Dict, Set
 
 import pytest
 from ansible_cli import run_module, run_playbook
-from fleet_helpers import cli, cli_json_lines, ssh
+from fleet_helpers import cli, cli_json_lines, reset, ssh
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import normalize_reference
 from ansible_collections.cachewarden.docker.plugins.module_utils.units import human_size
@@ -24,7 +24,8 @@ DF_ROWS = {'Images': 'images', 'Containers': 'containers', 'Local Volumes': 'vol
 
 @pytest.fixture(scope='module', name='facts')
 def facts_fixture(fleet: Fleet, inventory: str) -> Dict[str, Dict[str, Any]]:
-    """docker_cache facts of the hosts under test, gathered over SSH."""
+    """docker_cache facts of the hosts under test, freshly seeded, gathered over SSH."""
+    reset(fleet, *(fleet.host(name) for name in HOSTS_UNDER_TEST))
     results = run_module(inventory, ':'.join(HOSTS_UNDER_TEST), 'cachewarden.docker.docker_cache_facts')
     assert set(results) == set(HOSTS_UNDER_TEST)
     for name, result in results.items():

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import docker
 import pytest
+from fleet_helpers import reset
 
-from sandbox import paths
 from sandbox.fleet import Fleet, Host, docker_client
 from sandbox.probes import tcp_open
 
@@ -19,15 +19,6 @@ SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/nul
 def sandbox(*args: str) -> subprocess.CompletedProcess:
     """Run the sandbox CLI from the repository root."""
     return subprocess.run([sys.executable, "-m", "sandbox", *args], cwd=REPO, capture_output=True, text=True, timeout=900, check=False)
-
-
-@pytest.fixture(scope="session", name="fleet")
-def fleet_fixture() -> Fleet:
-    """The running fleet; brought up (two hosts: stable/overlay2 and 28.5/containerd) when none exists."""
-    if not paths.fleet_file().is_file():
-        result = sandbox("up", "--hosts", "2", "--engine", "stable,28.5", "--store", "overlay2,containerd")
-        assert result.returncode == 0, result.stderr
-    return Fleet.load()
 
 
 def hosts(fleet: Fleet) -> list[Host]:
@@ -79,7 +70,9 @@ def test_ssh_lands_in_host(fleet: Fleet) -> None:
 
 
 def test_seeded_content(fleet: Fleet) -> None:
-    """The basic scenario left every kind of content a cache policy acts on."""
+    """The basic scenario leaves every kind of content a cache policy acts on (hosts reseeded first:
+    other tests prune them)."""
+    reset(fleet, *hosts(fleet))
     for host in hosts(fleet):
         assert host.seed.get("scenario") == "basic", f"{host.name} not seeded with the basic scenario"
         client = docker_client(host)
