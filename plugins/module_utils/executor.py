@@ -23,6 +23,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.policy import P
 
 PRUNE_RETRIES = 5
 PRUNE_BACKOFF_SECONDS = 0.5
+CACHE_RELEASE_TRIES = 4
 
 
 @dataclass
@@ -124,26 +125,45 @@ class Executor:
                 raise EngineAPIError(409, 'image %s is used by container %s' % (
                     item.id, (container.get('Names') or [container.get('Id', '?')])[0]))
 
-    def _prune_build_cache(self, items: List[PlanItem]) -> None:
-        """One prune call per record: the engine takes a single ``id`` filter value per call."""
+    def _prune_build_cache(self, items: List[PlanItem], sleep: Callable[[float], None] = time.sleep) -> None:
+        """One prune call per record: the engine takes a single ``id`` filter value per call.
+
+        A record that shared its snapshot with an image removed just before is only released once
+        the containerd store has collected that image, so records the engine kept get a few more tries.
+        """
         params: Dict[str, Any] = {'all': 1}
         reserve = self.policy.build_cache_reserve
         if reserve is not None:
             # The engine keeps this much whatever the plan says: a safety net under our own ordering.
             key = 'reserved-space' if self.engine.supports(API_BUILD_PRUNE_RESERVED) else 'keep-storage'
             params[key] = reserve
-        for item in items:
-            call_params = dict(params, filters=json.dumps({'id': [item.id]}))
-            try:
-                report = with_prune_retry(lambda: self.engine.post('/build/prune', params=call_params)) or {}
-            except EngineAPIError as exc:
-                self.outcome.errors.append('build cache %s: %s' % (item.id, exc))
-                continue
-            self.outcome.engine_reported_bytes += int(report.get('SpaceReclaimed') or 0)
-            if item.id in (report.get('CachesDeleted') or []):
-                self.outcome.removed.append(item)
-            else:
-                self._skip(item, 'the engine kept it (in use, or within the reserve)')
+        pending = list(items)
+        for attempt in range(CACHE_RELEASE_TRIES):
+            if attempt:
+                sleep(PRUNE_BACKOFF_SECONDS * attempt)
+            kept = []
+            for item in pending:
+                if not self._prune_record(item, params):
+                    kept.append(item)
+            pending = kept
+            if not pending:
+                return
+        for item in pending:
+            self._skip(item, 'the engine kept it (in use, or within the reserve)')
+
+    def _prune_record(self, item: PlanItem, params: Dict[str, Any]) -> bool:
+        """Prune one record; True when it is gone or failed for good (an error is recorded)."""
+        call_params = dict(params, filters=json.dumps({'id': [item.id]}))
+        try:
+            report = with_prune_retry(lambda: self.engine.post('/build/prune', params=call_params)) or {}
+        except EngineAPIError as exc:
+            self.outcome.errors.append('build cache %s: %s' % (item.id, exc))
+            return True
+        self.outcome.engine_reported_bytes += int(report.get('SpaceReclaimed') or 0)
+        if item.id in (report.get('CachesDeleted') or []):
+            self.outcome.removed.append(item)
+            return True
+        return False
 
 
 def remaining_after(outcome: Outcome, plan: Plan) -> Optional[List[PlanItem]]:

@@ -189,7 +189,7 @@ class _Removal:
     An image goes once all its children go: a chosen candidate, or an untagged parent reached
     from a removed child (the engine deletes those with the child). A tagged candidate that
     other images still build on is only untagged. The containerd store keeps parents only as
-    metadata: there an untagged parent goes with a removed child even if other children stay.
+    metadata: there an image goes whatever its children, and its untagged parent goes with it.
     """
 
     def __init__(self, images: List[Image], pinned: Set[str], containerd_store: bool = False) -> None:
@@ -207,23 +207,21 @@ class _Removal:
 
     def add(self, image_id: str, candidates: Dict[str, str]) -> None:
         """Remove ``image_id`` if it can go now, then whatever parents that frees."""
-        stack = [(image_id, False)]
+        stack = [image_id]
         while stack:
-            current, cascaded = stack.pop()
-            image = self.by_id.get(current)
+            image = self.by_id.get(stack.pop())
             if image is None or image.id in self.deleted or image.id in self.pinned:
                 continue
             if image.id not in candidates and not image.untagged:
                 continue
-            parent_only_in_metadata = cascaded and self.containerd_store and image.id not in candidates
-            if not parent_only_in_metadata and not all(child in self.deleted for child in image.children):
+            if not self.containerd_store and not all(child in self.deleted for child in image.children):
                 continue
             self.deleted.add(image.id)
             for key in self._layers_of.get(image.id, []):
                 self._left[key] -= 1
                 if not self._left[key]:
                     self.freed += self._owners[key][0]
-            stack.append((image.parent, True))
+            stack.append(image.parent)
 
 
 def _layer_owners(images: Iterable[Image]) -> Dict[str, Tuple[int, Set[str]]]:
@@ -262,13 +260,21 @@ def _own_bytes(image: Image, holders: Dict[str, Set[str]]) -> int:
     return own + (image.content_size * own // unpacked if unpacked else image.content_size)
 
 
-def _release_cache_held_layers(image: Image, cache_sizes: Set[int]) -> Image:
-    """A copy of the image whose layers BuildKit also holds (a shared build cache record of the same
-    size) count 0 bytes: deleting the image leaves them on disk with the build cache."""
-    if not image.layers or not any(layer.size in cache_sizes for layer in image.layers):
+def _release_cache_held_layers(image: Image, cache_sizes: Set[int], containerd_store: bool) -> Image:
+    """A copy of a BuildKit-built image whose layers the build cache also holds count 0 bytes:
+    deleting the image leaves them on disk with the build cache.
+
+    The API links a shared build cache record to an image layer only by size on graphdriver
+    stores; on the containerd store BuildKit builds the image from its own snapshots, so while
+    shared records exist, all layers of BuildKit-built images are taken as held.
+    """
+    if not image.buildkit or not image.layers or not cache_sizes:
         return image
-    layers = [Layer(layer.chain_id, 0) if layer.size in cache_sizes else layer for layer in image.layers]
-    return replace(image, layers=layers)
+    held = [containerd_store or layer.size in cache_sizes for layer in image.layers]
+    if not any(held):
+        return image
+    return replace(image, layers=[Layer(layer.chain_id, 0) if hold else layer
+                                  for layer, hold in zip(image.layers, held)])
 
 
 def freed_bytes(images: List[Image], removed: Set[str]) -> Dict[str, int]:
@@ -289,17 +295,31 @@ def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str
     if policy.images == 'none':
         return 0
     cache_sizes = {record.size for record in snapshot.build_cache if record.shared and record.size > 0}
-    images = sorted((_release_cache_held_layers(image, cache_sizes) for image in snapshot.images), key=lambda i: i.id)
+    containerd_store = snapshot.engine.image_store == 'containerd'
+    images = sorted((_release_cache_held_layers(image, cache_sizes, containerd_store) for image in snapshot.images),
+                    key=lambda i: i.id)
     by_id = {image.id: image for image in images}
     remaining_users: Dict[str, List[str]] = {}
+    tagged = {normalize_reference(tag): image.id for image in images for tag in image.tags}
     for container in snapshot.containers:
         if container.id not in removed_containers:
             user = container.names[0] if container.names else container.id[:12]
             remaining_users.setdefault(container.image_id, []).append(user)
+            # The containerd store's prune also keeps the image a container was created by name.
+            reference = container.config_image or container.image
+            by_name = tagged.get(normalize_reference(reference)) if containerd_store and reference else None
+            if by_name and by_name != container.image_id:
+                remaining_users.setdefault(by_name, []).append(user)
     newest = _newest_per_repository(images, policy.keep_latest) if policy.keep_latest else {}
     candidates: Dict[str, str] = {}
+    # The containerd store keeps parents as metadata only: its prune treats every untagged image
+    # as dangling, intermediates included, and a parent may go while its children stay.
     for image in images:
-        if image.intermediate or (policy.images == 'dangling' and not image.dangling):
+        if containerd_store:
+            dangling, skip = image.untagged, policy.images == 'dangling' and not image.untagged
+        else:
+            dangling, skip = image.dangling, image.intermediate or (policy.images == 'dangling' and not image.dangling)
+        if skip:
             continue
         if image.id in remaining_users:
             _skip(plan, 'image', image.id, image.tags, 'in use by container %s' % ', '.join(sorted(remaining_users[image.id])))
@@ -308,10 +328,10 @@ def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str
         if reason:
             _skip(plan, 'image', image.id, image.tags, reason)
             continue
-        candidates[image.id] = 'dangling image' if image.dangling else 'unused image'
+        candidates[image.id] = 'dangling image' if dangling else 'unused image'
     # Images used by remaining containers keep their parents by the engine's own rules too.
     for image in images:
-        if image.id in remaining_users:
+        if image.id in remaining_users and not containerd_store:
             for parent in _ancestors(image, by_id):
                 if candidates.pop(parent.id, None):
                     _skip(plan, 'image', parent.id, parent.tags, 'parent of image in use %s' % image_name(image))
@@ -421,18 +441,22 @@ def _cache_last_used(record: BuildCacheRecord) -> int:
 
 
 def _layer_sizes_after(snapshot: Snapshot, plan: Plan) -> Tuple[Optional[Set[int]], Set[int]]:
-    """Layer sizes of images that stay (None when one of them has no layer detail) and of images the plan deletes.
+    """Layer sizes of BuildKit-built images that stay and of those the plan deletes.
 
-    A shared build cache record holds the same snapshot as an image layer; the API links them only
-    by size, so that is what is matched.
+    A shared build cache record holds the snapshot of a BuildKit-built image's layer; the API links
+    them only by size (graphdriver). On the containerd store sizes differ, so any BuildKit-built
+    image that stays keeps every shared record (returned as None).
     """
     deleted = {item.id for item in plan.items if item.type == 'image' and item.action == 'remove'}
+    containerd_store = snapshot.engine.image_store == 'containerd'
     kept: Optional[Set[int]] = set()
     released: Set[int] = set()
     for image in snapshot.images:
+        if not image.buildkit and image.layers is not None:
+            continue
         if image.id in deleted:
             released.update(layer.size for layer in image.layers or [])
-        elif image.layers is None:
+        elif image.layers is None or containerd_store:
             kept = None
         elif kept is not None:
             kept.update(layer.size for layer in image.layers)
@@ -443,6 +467,7 @@ def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Opti
     if policy.build_cache == 'none':
         return
     kept_sizes, released_sizes = _layer_sizes_after(snapshot, plan)
+    containerd_store = snapshot.engine.image_store == 'containerd'
     records = {record.id: record for record in snapshot.build_cache}
     children: Dict[str, Set[str]] = {}
     for record in records.values():
@@ -500,7 +525,7 @@ def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Opti
     depth = {record_id: _cache_depth(record_id, records, memo) for record_id in chosen}
     for record in sorted(eligible, key=lambda r: (-depth.get(r.id, 0), _cache_last_used(r), r.id)):
         if record.id in chosen:
-            freed = record.size if not record.shared or record.size in released_sizes else 0
+            freed = record.size if not record.shared or containerd_store or record.size in released_sizes else 0
             plan.items.append(PlanItem('build_cache', record.id, [record.description], freed,
                                        '%s build cache (%s)' % ('unused' if policy.build_cache == 'unused' else 'any',
                                                                 record.type or 'unknown')))
@@ -543,9 +568,11 @@ def bytes_over_budget(snapshot: Snapshot, policy: Policy, plan: Plan) -> Optiona
             plan.warnings.append('high_watermark_percent needs the filesystem of the Docker root directory, which '
                                  'is not visible for a remote engine; watermarks were not applied')
         else:
-            budget.update(used_percent=fs.used_percent, high_watermark_percent=policy.high_watermark_percent,
+            usable = fs.used_bytes + fs.free_bytes
+            used_percent = 100.0 * fs.used_bytes / usable if usable else 0.0  # unrounded, unlike the facts
+            budget.update(used_percent=round(used_percent, 4), high_watermark_percent=policy.high_watermark_percent,
                           low_watermark_percent=policy.low_watermark_percent)
-            if fs.used_percent > policy.high_watermark_percent:
+            if used_percent > policy.high_watermark_percent:
                 target = (policy.low_watermark_percent or 0) / 100.0 * (fs.used_bytes + fs.free_bytes)
                 need = max(need, int(fs.used_bytes - target) + 1)
     budget['bytes_to_free'] = need

@@ -55,6 +55,7 @@ class Image:
     layers: Optional[List[Layer]] = None
     last_tagged: int = 0
     content_size: int = -1  # containerd store only: bytes of the image's blobs in the content store
+    buildkit: bool = False  # built by BuildKit (its layers may be snapshots the build cache holds)
 
     @property
     def untagged(self) -> bool:
@@ -91,6 +92,7 @@ class Container:
     volumes: List[str]
     networks: List[str]
     labels: Dict[str, str]
+    config_image: str = ''  # the reference it was created from, when the listing shows only an ID
 
     @property
     def active(self) -> bool:
@@ -370,6 +372,7 @@ def _add_image_detail(engine: Engine, image: Image, containerd_store: bool) -> N
     history = engine.get('/images/%s/history' % image.id)
     image.layers = layer_sizes((inspect.get('RootFS') or {}).get('Layers') or [], history or [])
     image.last_tagged = parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
+    image.buildkit = any((step.get('Comment') or '').startswith('buildkit') for step in history or [])
     if containerd_store:
         image.content_size = int(inspect.get('Size') or 0)
 
@@ -432,6 +435,10 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
         containerd_store = image_store_name(info) == 'containerd'
         for image in images:
             _add_image_detail(engine, image, containerd_store)
+        for container in containers:
+            if container.image.startswith('sha256:'):
+                inspect = engine.get('/containers/%s/json' % container.id)
+                container.config_image = (inspect.get('Config') or {}).get('Image') or ''
     root_dir = info.get('DockerRootDir') or '/var/lib/docker'
     return Snapshot(
         taken_at=taken_at,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from typing import Any, Dict, Iterable, Optional
 REPO = Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / '.cache' / 'collections'
 BIN = Path(sys.executable).parent
+_STATUS_LINE = re.compile(r'^(\S+) \| (SUCCESS|CHANGED|FAILED!|UNREACHABLE!|SKIPPED)', re.MULTILINE)
 
 
 def ansible_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
@@ -53,6 +55,11 @@ def run_module(inventory: str, pattern: str, module: str, args: Optional[Dict[st
         results = {}
         for path in Path(tree).iterdir():
             results[path.name] = json.loads(path.read_text(encoding='utf-8'))
+        # The tree callback drops the status flags; the ad hoc summary lines still carry them.
+        for host, status in _STATUS_LINE.findall(completed.stdout):
+            if host in results:
+                results[host]['failed'] = status in ('FAILED!', 'UNREACHABLE!')
+                results[host]['unreachable'] = status == 'UNREACHABLE!'
         if not results:
             raise AssertionError('ansible produced no result (rc=%d)\n%s\n%s'
                                  % (completed.returncode, completed.stdout, completed.stderr))

@@ -100,14 +100,17 @@ def engine_listing(host: Host) -> Dict[str, List]:
 
 
 def image_signatures(host: Host) -> List[Tuple]:
-    """Images by content (tags and layer digests), comparable across identically seeded hosts."""
+    """Images by what they are (tags, labels, build steps, layer count), comparable across identically
+    seeded hosts: legacy-builder layers carry build-time file dates, so their digests differ between hosts."""
     client = docker_client(host)
     try:
         result = []
         for summary in client.api.images(all=True):
             inspect = client.api.inspect_image(summary['Id'])
+            history = tuple(step.get('CreatedBy') or '' for step in client.api.history(summary['Id']))
             tags = tuple(sorted(t for t in summary.get('RepoTags') or [] if t != '<none>:<none>'))
-            result.append((tags, tuple((inspect.get('RootFS') or {}).get('Layers') or [])))
+            labels = tuple(sorted(((inspect.get('Config') or {}).get('Labels') or {}).items()))
+            result.append((tags, labels, history, len((inspect.get('RootFS') or {}).get('Layers') or [])))
         return sorted(result)
     finally:
         client.close()
