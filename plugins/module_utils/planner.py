@@ -77,6 +77,15 @@ def _older(policy: Policy, now: int, when: int) -> bool:
     return policy.older_than is None or when < now - policy.older_than
 
 
+def _label_or_age_reason(policy: Policy, now: int, labels: Dict[str, str], created: int) -> Optional[str]:
+    """Why a container, volume or network stays despite its target: a keep label, or its age."""
+    if policy.keeps_labels(labels):
+        return 'keep_labels'
+    if not _older(policy, now, created):
+        return 'newer than older_than'
+    return None
+
+
 # ---------------------------------------------------------------- containers
 def _plan_containers(snapshot: Snapshot, policy: Policy, plan: Plan) -> Set[str]:
     removed: Set[str] = set()
@@ -85,10 +94,9 @@ def _plan_containers(snapshot: Snapshot, policy: Policy, plan: Plan) -> Set[str]
     for container in sorted(snapshot.containers, key=lambda c: c.id):
         if container.state not in STOPPED_STATES:
             continue
-        if policy.keeps_labels(container.labels):
-            _skip(plan, 'container', container.id, container.names, 'keep_labels')
-        elif not _older(policy, snapshot.taken_at, container.created):
-            _skip(plan, 'container', container.id, container.names, 'newer than older_than')
+        reason = _label_or_age_reason(policy, snapshot.taken_at, container.labels, container.created)
+        if reason:
+            _skip(plan, 'container', container.id, container.names, reason)
         else:
             removed.add(container.id)
             plan.items.append(PlanItem('container', container.id, container.names, max(container.size_rw, 0),
@@ -411,10 +419,9 @@ def _plan_volumes(snapshot: Snapshot, policy: Policy, removed_containers: Set[st
     for volume in sorted(snapshot.volumes, key=lambda v: v.name):
         if volume.name in used or (policy.volumes == 'anonymous' and not volume.anonymous):
             continue
-        if policy.keeps_labels(volume.labels):
-            _skip(plan, 'volume', volume.name, [volume.name], 'keep_labels')
-        elif not _older(policy, snapshot.taken_at, volume.created):
-            _skip(plan, 'volume', volume.name, [volume.name], 'newer than older_than')
+        reason = _label_or_age_reason(policy, snapshot.taken_at, volume.labels, volume.created)
+        if reason:
+            _skip(plan, 'volume', volume.name, [volume.name], reason)
         else:
             plan.items.append(PlanItem('volume', volume.name, [volume.name], max(volume.size, 0),
                                        'unused %s volume' % ('anonymous' if volume.anonymous else 'named')))
@@ -427,10 +434,9 @@ def _plan_networks(snapshot: Snapshot, policy: Policy, removed_containers: Set[s
     for network in sorted(snapshot.networks, key=lambda n: n.id):
         if network.name in RESERVED_NETWORKS or network.name in used:
             continue
-        if policy.keeps_labels(network.labels):
-            _skip(plan, 'network', network.id, [network.name], 'keep_labels')
-        elif not _older(policy, snapshot.taken_at, network.created):
-            _skip(plan, 'network', network.id, [network.name], 'newer than older_than')
+        reason = _label_or_age_reason(policy, snapshot.taken_at, network.labels, network.created)
+        if reason:
+            _skip(plan, 'network', network.id, [network.name], reason)
         else:
             plan.items.append(PlanItem('network', network.id, [network.name], 0, 'unused network'))
 

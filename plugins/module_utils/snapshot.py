@@ -301,11 +301,17 @@ def _containers(listing: List[Dict[str, Any]]) -> List[Container]:
     return containers
 
 
-def _volumes(listing: List[Dict[str, Any]], containers: List[Container]) -> List[Volume]:
-    used: Dict[str, int] = {}
+def _users(containers: List[Container], attribute: str) -> Dict[str, int]:
+    """How many containers name each volume (``volumes``) or network (``networks``)."""
+    counts: Dict[str, int] = {}
     for container in containers:
-        for name in container.volumes:
-            used[name] = used.get(name, 0) + 1
+        for name in getattr(container, attribute):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _volumes(listing: List[Dict[str, Any]], containers: List[Container]) -> List[Volume]:
+    used = _users(containers, 'volumes')
     volumes = []
     for item in listing:
         labels = dict(item.get('Labels') or {})
@@ -323,10 +329,7 @@ def _volumes(listing: List[Dict[str, Any]], containers: List[Container]) -> List
 
 
 def _networks(listing: List[Dict[str, Any]], containers: List[Container]) -> List[Network]:
-    attached: Dict[str, int] = {}
-    for container in containers:
-        for name in container.networks:
-            attached[name] = attached.get(name, 0) + 1
+    attached = _users(containers, 'networks')
     return [Network(
         id=item['Id'],
         name=item['Name'],
