@@ -265,7 +265,7 @@ def _own_bytes(image: Image, holders: Dict[str, Set[str]]) -> int:
     if image.content_size < 0:
         return own
     unpacked = sum(layer.size for layer in image.layers)
-    return own + (image.content_size * own // unpacked if unpacked else image.content_size)
+    return own + image.content_size * own // unpacked if own else 0
 
 
 def _release_cache_held_layers(image: Image, cache_sizes: Set[int], containerd_store: bool) -> Image:
