@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    API_BUILD_PRUNE_RESERVED, Engine, EngineAPIError)
+    API_BUILD_PRUNE_RESERVED, Engine, EngineAPIError, EngineError)
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
 
@@ -33,7 +33,7 @@ class Outcome:
     removed: List[PlanItem] = field(default_factory=list)
     skipped: List[Dict[str, Any]] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)
-    engine_reported_bytes: int = 0
+    interrupted: Optional[str] = None  # why the run stopped before the end of the plan
 
 
 def _is_prune_running(error: EngineAPIError) -> bool:
@@ -66,11 +66,14 @@ class Executor:
     def run(self, plan: Plan) -> Outcome:
         """Remove in plan order: containers, images, volumes, networks, then build cache in one call."""
         cache_items = [item for item in plan.items if item.type == 'build_cache']
-        for item in plan.items:
-            if item.type != 'build_cache':
-                self._remove(item)
-        if cache_items:
-            self._prune_build_cache(cache_items)
+        try:
+            for item in plan.items:
+                if item.type != 'build_cache':
+                    self._remove(item)
+            if cache_items:
+                self._prune_build_cache(cache_items)
+        except EngineError as exc:  # the engine went away: stop, report what is left
+            self.outcome.interrupted = str(exc)
         return self.outcome
 
     def _skip(self, item: PlanItem, reason: str) -> None:
@@ -159,7 +162,6 @@ class Executor:
         except EngineAPIError as exc:
             self.outcome.errors.append('build cache %s: %s' % (item.id, exc))
             return True
-        self.outcome.engine_reported_bytes += int(report.get('SpaceReclaimed') or 0)
         if item.id in (report.get('CachesDeleted') or []):
             self.outcome.removed.append(item)
             return True

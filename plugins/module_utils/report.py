@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome
+from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome, remaining_after
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import TYPE_ORDER, Plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
 
@@ -70,6 +70,8 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
         'policy': policy,
         'diff': {'before': _usage_text(counts_before, sizes_before), 'after': _usage_text(counts_after, sizes_after)},
     }
+    if outcome is not None:
+        result['not_done'] = [item.as_dict() for item in remaining_after(outcome, plan) or []]
     if plan.budget:
         result['budget'] = plan.budget
     if facts is not None:

@@ -144,6 +144,13 @@ summary:
   description: Per type C(planned), C(removed), C(skipped) counts and C(predicted_bytes), C(reclaimed_bytes).
   returned: always
   type: dict
+not_done:
+  description:
+    - Plan items neither removed nor skipped because the run stopped early (the engine went away).
+      Same shape as RV(plan). A rerun with the same policy finishes the plan.
+  returned: when the plan was carried out
+  type: list
+  elements: dict
 budget:
   description: For budgets and watermarks, the cache size, filesystem use and bytes the budget asked to free.
   returned: when O(max_cache_size) or O(high_watermark_percent) is set
@@ -220,6 +227,10 @@ def main() -> None:
         module.exit_json(**prune_result(plan, None, before, None, policy_summary(policy),
                                         facts=cache_facts(before)))
     outcome = Executor(engine, policy).run(plan)
+    if outcome.interrupted:
+        module.fail_json(msg='the engine stopped answering after %d of %d plan items were removed; rerun to finish '
+                         'the plan (see not_done): %s' % (len(outcome.removed), len(plan.items), outcome.interrupted),
+                         **prune_result(plan, outcome, before, None, policy_summary(policy)))
     try:
         after = read_snapshot(engine, sizes=sizes)
     except EngineError as exc:

@@ -10,10 +10,11 @@ The race is made deterministic by running the module's own steps in-process agai
 from __future__ import annotations
 
 import pytest
-from fleet_helpers import reset
+from ansible_cli import run_module
+from fleet_helpers import reset, sandbox_cli
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine
-from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor
+from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor, remaining_after
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import validate_policy
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
@@ -49,3 +50,24 @@ def test_container_created_after_planning_keeps_its_image(fleet: Fleet, name: st
         assert removed_ids
     finally:
         client.close()
+
+
+def test_engine_gone_mid_run_reports_what_is_left(fleet: Fleet, inventory: str) -> None:
+    """The engine stops after planning: the run says what was not done; after a restart a rerun finishes."""
+    host = fleet.host('h3')
+    reset(fleet, host)
+    engine = Engine({'docker_host': host.docker_host, 'api_version': 'auto', 'timeout': 10})
+    policy = validate_policy({'images': 'unused', 'containers': True})
+    plan = make_plan(read_snapshot(engine, sizes=True, layers=True), policy)
+    assert plan.items
+    assert sandbox_cli('fault', 'engine-stop', host.name).returncode == 0
+    try:
+        outcome = Executor(engine, policy).run(plan)
+        assert outcome.interrupted and host.docker_host in outcome.interrupted
+        assert remaining_after(outcome, plan) == plan.items and not outcome.removed
+    finally:
+        assert sandbox_cli('fault', 'engine-start', host.name).returncode == 0
+    args = {'images': 'unused', 'containers': True, 'state_path': '/tmp/cw-state-%s.json' % host.name}
+    first = run_module(inventory, host.name, 'cachewarden.docker.docker_cache_prune', args)[host.name]
+    assert not first['failed'] and first['removed'] and first['not_done'] == []
+    assert run_module(inventory, host.name, 'cachewarden.docker.docker_cache_prune', args)[host.name]['changed'] is False

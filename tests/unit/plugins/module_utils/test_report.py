@@ -93,7 +93,7 @@ def test_after_a_run():
     before = _host()
     plan, summary = _plan(before)
     done, refused = plan.items[:-1], plan.items[-1]
-    outcome = Outcome(removed=list(done), errors=['network x: boom'], engine_reported_bytes=7,
+    outcome = Outcome(removed=list(done), errors=['network x: boom'],
                       skipped=[{'type': refused.type, 'id': refused.id, 'names': refused.names,
                                 'reason': 'the engine kept it (in use, or within the reserve)'}])
     after = _after(before, done)
