@@ -3,6 +3,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from . import faults, inventory, paths, status
 from .engines import prepare
@@ -50,20 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _seed(args: argparse.Namespace) -> None:
+def _seed(args: argparse.Namespace, action: Callable[..., object]) -> None:
+    """Seed (or wipe and reseed) one host under the fleet lock, saving what it records."""
     with locked():
         fleet = Fleet.load()
         try:
-            seed_host(fleet.host(args.host), args.seed, args.scenario)
-        finally:
-            fleet.save()
-
-
-def _reset(args: argparse.Namespace) -> None:
-    with locked():
-        fleet = Fleet.load()
-        try:
-            reset_host(fleet.host(args.host), args.seed, args.scenario)
+            action(fleet.host(args.host), args.seed, args.scenario)
         finally:
             fleet.save()
 
@@ -89,9 +82,9 @@ def _dispatch(args: argparse.Namespace) -> None:
     elif args.command == "env":
         print(f"DOCKER_HOST={Fleet.load().host(args.host).docker_host}")
     elif args.command == "seed":
-        _seed(args)
+        _seed(args, seed_host)
     elif args.command == "reset":
-        _reset(args)
+        _seed(args, reset_host)
     elif args.command == "prepare":
         for engine in prepare(args.engine):
             log(f"engine {engine.key}: ready (cli {engine.cli})")

@@ -75,7 +75,8 @@ def disk_usage(snapshot: Snapshot) -> Dict[str, Dict[str, int]]:
 def image_counts(snapshot: Snapshot) -> Dict[str, int]:
     """Counts as the CLI's listings give them, plus shared vs unique bytes."""
     images = snapshot.images
-    unique = sum(image.unique_size for image in images if image.shared_size >= 0 and image.id in snapshot.df_image_ids)
+    listed = set(snapshot.df_image_ids)
+    unique = sum(image.unique_size for image in images if image.shared_size >= 0 and image.id in listed)
     return {
         'total': len(images),
         'tagged': sum(1 for image in images if image.tags),

@@ -206,10 +206,10 @@ class _Removal:
         self.containerd_store = containerd_store
         self.deleted: Set[str] = set()
         self.freed = 0
-        self._owners = _layer_owners(images)
-        self._left = {key: len(holders) for key, (_size, holders) in self._owners.items()}
+        self.owners = _layer_owners(images)
+        self._left = {key: len(holders) for key, (_size, holders) in self.owners.items()}
         self._layers_of: Dict[str, List[str]] = {}
-        for key, (_size, holders) in self._owners.items():
+        for key, (_size, holders) in self.owners.items():
             for holder in holders:
                 self._layers_of.setdefault(holder, []).append(key)
 
@@ -228,7 +228,7 @@ class _Removal:
             for key in self._layers_of.get(image.id, []):
                 self._left[key] -= 1
                 if not self._left[key]:
-                    self.freed += self._owners[key][0]
+                    self.freed += self.owners[key][0]
             stack.append(image.parent)
 
 
@@ -290,8 +290,12 @@ def freed_bytes(images: List[Image], removed: Set[str]) -> Dict[str, int]:
 
     A layer shared by several removed images is credited to the first of them by ID.
     """
+    return _credit(_layer_owners(images), removed)
+
+
+def _credit(owners: Dict[str, Tuple[int, Set[str]]], removed: Set[str]) -> Dict[str, int]:
     credit = {image_id: 0 for image_id in removed}
-    for size, holders in _layer_owners(images).values():
+    for size, holders in owners.values():
         if holders <= removed:
             credit[min(holders)] += size
     return credit
@@ -348,13 +352,13 @@ def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str
     # Images used only by containers this plan removes count as unused from here on.
     pinned = set(remaining_users)
     if need is not None:
-        _fit_budget(candidates, _Removal(images, pinned, snapshot.engine.image_store == 'containerd'),
-                    last_used, need, plan, policy.protect_base_images)
-    removal = _Removal(images, pinned, snapshot.engine.image_store == 'containerd')
+        _fit_budget(candidates, _Removal(images, pinned, containerd_store), last_used, need, plan,
+                    policy.protect_base_images)
+    removal = _Removal(images, pinned, containerd_store)
     for image_id in sorted(candidates):
         removal.add(image_id, candidates)
     deleted = removal.deleted
-    credit = freed_bytes(images, deleted)
+    credit = _credit(removal.owners, deleted)
     # Children before parents: the engine refuses to delete an image others build on.
     depth = {image.id: len(list(_ancestors(image, by_id))) for image in images}
     for image in sorted(images, key=lambda i: (-depth[i.id], i.id)):
