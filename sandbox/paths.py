@@ -1,10 +1,23 @@
-"""Fixed names and locations of the sandbox: state dir, engine cache, addressing."""
+"""Names and locations of the sandbox: state dir, engine cache, addressing.
+
+``CW_SANDBOX_SLOT`` (0-99, default 0) selects one of several fleets that can run side by side on
+one machine: slot N has its own state dir, namespace prefix and subnet 10.231.N.0/24.
+"""
 import os
 from pathlib import Path
 
-DEFAULT_STATE_DIR = "/var/tmp/cachewarden-sandbox"
-DEFAULT_PREFIX = "cw"
-SUBNET_PREFIX = "10.231.0"
+
+def _slot() -> int:
+    raw = os.environ.get("CW_SANDBOX_SLOT", "0") or "0"
+    if not raw.isdigit() or not 0 <= int(raw) <= 99:
+        raise ValueError(f"CW_SANDBOX_SLOT={raw!r}: expected a number 0..99")
+    return int(raw)
+
+
+SLOT = _slot()
+DEFAULT_STATE_DIR = "/var/tmp/cachewarden-sandbox" + (f"-{SLOT}" if SLOT else "")
+DEFAULT_PREFIX = f"cw{SLOT}" if SLOT else "cw"
+SUBNET_PREFIX = f"10.231.{SLOT}"
 GATEWAY = f"{SUBNET_PREFIX}.1"
 NETMASK_BITS = 24
 ENGINES = ("stable", "26.1", "28.5")
