@@ -112,9 +112,12 @@ doc: venv collection
 unit: venv collection
 	python -m pytest tests/unit
 
-# The integration tests start their own sandbox of Docker test hosts through a fixture.
+# The integration tests start their own sandbox of Docker test hosts through a fixture. They run in
+# INTEGRATION_WORKERS pytest-xdist workers, each with a fleet of its own (sandbox slots 6, 7, ...);
+# a test file stays on one worker. INTEGRATION_WORKERS=0 runs them in this process (slot 6).
+INTEGRATION_WORKERS ?= 2
 integration: system-packages venv collection
-	python -m pytest tests/integration -p no:cacheprovider
+	python -m pytest tests/integration -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist loadfile
 
 # ---------------------------------------------------------------------------------------------
 # The main job on the embedded default: a 3-host sandbox fleet (Debian's engine with overlay2 on h1
@@ -134,8 +137,12 @@ demo: system-packages venv collection
 	ansible-playbook -i $(SANDBOX_INVENTORY) playbooks/enforce.yml --check -e '$(DEMO_POLICY)'
 	@echo "Sandbox fleet is up: inventory $(SANDBOX_INVENTORY); remove it with 'make sandbox-down'."
 
+# Every fleet on this machine: the demo's (slot 0) and those of the test runs (see sandbox/paths.py).
 sandbox-down: venv
-	python -m sandbox down
+	for dir in /var/tmp/cachewarden-sandbox /var/tmp/cachewarden-sandbox-*; do \
+	  [ -d "$$dir" ] || continue; slot=$${dir#/var/tmp/cachewarden-sandbox}; \
+	  CW_SANDBOX_SLOT=$${slot#-} python -m sandbox down; \
+	done
 
 # ---------------------------------------------------------------------------------------------
 changelog: venv
