@@ -151,3 +151,11 @@ changelog: venv
 clean:
 	rm -rf $(CACHE) tests/output .pytest_cache .hypothesis
 	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# ---------------------------------------------------------------------------------------------
+# The execution environment's build context (docs/awx.md); building the image needs a registry.
+EE_CONTEXT := $(CACHE)/ee
+.PHONY: ee-context
+ee-context: build
+	rm -rf $(EE_CONTEXT)
+	ansible-builder create --file execution-environment.yml --context $(EE_CONTEXT) --output-filename Containerfile

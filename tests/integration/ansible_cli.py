@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 REPO = Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / '.cache' / 'collections'
@@ -81,3 +81,16 @@ def run_playbook(playbook: str, inventory: Iterable[str], extra_vars: Optional[D
         command += ['--tags', tags]
     return subprocess.run(command, env=ansible_env(env), capture_output=True, text=True, timeout=timeout,
                           check=False, cwd=str(REPO))
+
+
+def read_cached_facts(cache: Path, host: str) -> Dict[str, Any]:
+    """A host's facts from the jsonfile cache (ansible-core 2.19 names files s1_HOST and wraps a payload)."""
+    files = [path for path in cache.iterdir() if path.name in (host, 's1_' + host)]
+    assert len(files) == 1, sorted(p.name for p in cache.iterdir())
+    data = json.loads(files[0].read_text(encoding='utf-8'))
+    return json.loads(data['__payload__']) if '__payload__' in data else data
+
+
+def cached_hosts(cache: Path) -> List[str]:
+    """The hosts that have facts in the jsonfile cache."""
+    return sorted(path.name[3:] if path.name.startswith('s1_') else path.name for path in cache.iterdir())

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Dict, Set
 
 import pytest
-from ansible_cli import run_module, run_playbook
+from ansible_cli import read_cached_facts, run_module, run_playbook
 from fleet_helpers import cli, cli_json_lines, reset, ssh
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import normalize_reference
@@ -136,14 +136,6 @@ def test_sizes_switch(fleet: Fleet, inventory: str) -> None:
     assert results['h2']['ansible_facts']['docker_cache']['sizes_computed'] is False
     assert results['h2']['ansible_facts']['docker_cache']['disk_usage']['volumes']['size_bytes'] == 0
     assert fleet.host('h2').store == 'containerd'
-
-
-def read_cached_facts(cache: Path, host: str) -> Dict[str, Any]:
-    """A host's facts from the jsonfile cache (ansible-core 2.19 names files s1_HOST and wraps a payload)."""
-    files = [path for path in cache.iterdir() if path.name in (host, 's1_' + host)]
-    assert len(files) == 1, sorted(p.name for p in cache.iterdir())
-    data = json.loads(files[0].read_text(encoding='utf-8'))
-    return json.loads(data['__payload__']) if '__payload__' in data else data
 
 
 def test_fact_cache_and_constructed_groups(fleet: Fleet, inventory: str, tmp_path: Path) -> None:

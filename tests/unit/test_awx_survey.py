@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The AWX survey of the enforce templates (playbooks/vars/awx_survey.yml) cannot drift from the role.
+
+Every question must set a cache_policy_* option of roles/cache_policy/meta/argument_specs.yml with a type,
+default, limits and choices that follow from the option's spec (the rules are in the survey file's header),
+and what AWX sends for the defaults must pass the role's argument spec.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+REPO = Path(__file__).resolve().parents[2]
+SURVEY = REPO / 'playbooks' / 'vars' / 'awx_survey.yml'
+ROLE_SPEC = REPO / 'roles' / 'cache_policy' / 'meta' / 'argument_specs.yml'
+# The policy knobs the survey must offer: every option that says what goes or stays, not the engine
+# connection, the state file or the controller-side report.
+POLICY_KNOBS = {
+    'cache_policy_containers', 'cache_policy_images', 'cache_policy_networks', 'cache_policy_volumes',
+    'cache_policy_build_cache', 'cache_policy_older_than', 'cache_policy_age_basis', 'cache_policy_keep_images',
+    'cache_policy_keep_labels', 'cache_policy_keep_latest', 'cache_policy_protect_base_images',
+    'cache_policy_max_cache_size', 'cache_policy_high_watermark_percent', 'cache_policy_low_watermark_percent',
+    'cache_policy_build_cache_reserve', 'cache_policy_max_deletions',
+}
+
+
+def _load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding='utf-8'))
+
+
+SPEC: Dict[str, Dict[str, Any]] = _load(ROLE_SPEC)['argument_specs']['main']['options']
+QUESTIONS: Dict[str, Dict[str, Any]] = {q['variable']: q for q in _load(SURVEY)['cachewarden_awx_enforce_survey']['spec']}
+
+
+def _expected_question(name: str, option: Dict[str, Any]) -> Dict[str, Any]:
+    """The survey question an option of the role's argument spec calls for."""
+    default = option.get('default')
+    if option['type'] == 'bool':
+        expected = {'type': 'multiplechoice', 'choices': ['true', 'false'], 'default': str(default).lower()}
+    elif option.get('choices'):
+        expected = {'type': 'multiplechoice', 'choices': option['choices'], 'default': default}
+    elif name.endswith('_percent'):
+        expected = {'type': 'integer', 'min': 0, 'max': 100}
+    elif option['type'] == 'int':
+        expected = {'type': 'integer', 'min': 0, 'default': default}
+    elif option['type'] in ('str', 'list'):
+        expected = {'type': 'text', 'default': default if option['type'] == 'str' else None}
+    else:
+        raise AssertionError('%s: no survey type for %s' % (name, option['type']))
+    # Null (or an empty list) means "not set": no default in the survey, so AWX sends nothing.
+    if expected.get('default') in (None, []):
+        expected.pop('default', None)
+        expected['required'] = False
+    else:
+        expected['required'] = True
+    return expected
+
+
+def test_survey_offers_every_policy_knob() -> None:
+    assert set(QUESTIONS) == POLICY_KNOBS
+    assert POLICY_KNOBS <= set(SPEC)
+
+
+@pytest.mark.parametrize('name', sorted(POLICY_KNOBS))
+def test_question_follows_the_argument_spec(name: str) -> None:
+    question = QUESTIONS[name]
+    expected = _expected_question(name, SPEC[name])
+    actual = {key: question[key] for key in ('type', 'choices', 'default', 'min', 'max', 'required') if key in question}
+    if actual['type'] == 'text':
+        # Text limits are lengths, not values: only check that a default fits in them.
+        actual.pop('min', None)
+        actual.pop('max', None)
+    assert actual == expected
+    assert question['question_name']
+
+
+def test_text_defaults_fit_their_length_limits() -> None:
+    for question in QUESTIONS.values():
+        if question['type'] == 'text' and 'default' in question:
+            assert question['min'] <= len(question['default']) <= question['max'], question['variable']
+
+
+def test_survey_defaults_pass_the_role_argument_spec() -> None:
+    """What AWX sends when nobody changes an answer (defaults only) is valid role input and means the defaults."""
+    sent = {name: q['default'] for name, q in QUESTIONS.items() if 'default' in q}
+    validator = ArgumentSpecValidator({name: {key: value for key, value in option.items()
+                                              if key in ('type', 'choices', 'elements', 'default')}
+                                       for name, option in SPEC.items()})
+    result = validator.validate(sent)
+    assert not result.error_messages
+    for name in sent:
+        assert result.validated_parameters[name] == SPEC[name].get('default'), name
