@@ -11,10 +11,10 @@ checked against the Docker filesystem.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.units import (UnitError, human_size, parse_percent,
-                                                                            parse_size)
+from ansible_collections.cachewarden.docker.plugins.module_utils.units import (
+    UnitError, human_size, parse_percent, parse_size)
 
 SCHEMA_VERSION = 1
 TYPES = ('images', 'containers', 'volumes', 'build_cache')
@@ -39,20 +39,12 @@ class ReportError(ValueError):
     """An input the report cannot use; the message names the option, the host and the value."""
 
 
-def _size_option(value: Any, option: str, host: str) -> Optional[int]:
+def _option(value: Any, parse: Callable[[Any], Any], option: str, host: str) -> Any:
+    """``parse(value)``, None when unset; a bad value names the option, the host and the value."""
     if value is None or value == '':
         return None
     try:
-        return parse_size(value)
-    except UnitError as exc:
-        raise ReportError('%s=%r (host %s): %s' % (option, value, host, exc)) from None
-
-
-def _percent_option(value: Any, option: str, host: str) -> Optional[float]:
-    if value is None or value == '':
-        return None
-    try:
-        return parse_percent(value)
+        return parse(value)
     except UnitError as exc:
         raise ReportError('%s=%r (host %s): %s' % (option, value, host, exc)) from None
 
@@ -70,13 +62,13 @@ def _budget(name: str, entry: Mapping[str, Any], usage: Mapping[str, Mapping[str
             filesystem: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     """Limits of one host and whether its cache (or disk) is over them."""
     limits = []
-    report_limit = _size_option(entry.get('budget'), 'fleet_report_budget', name)
-    policy_limit = _size_option(entry.get('max_cache_size'), 'cache_policy_max_cache_size', name)
+    report_limit = _option(entry.get('budget'), parse_size, 'fleet_report_budget', name)
+    policy_limit = _option(entry.get('max_cache_size'), parse_size, 'cache_policy_max_cache_size', name)
     if report_limit is not None:
         limits.append((report_limit, 'fleet_report_budget'))
     if policy_limit is not None:
         limits.append((policy_limit, 'cache_policy_max_cache_size'))
-    watermark = _percent_option(entry.get('high_watermark_percent'), 'high_watermark_percent', name)
+    watermark = _option(entry.get('high_watermark_percent'), parse_percent, 'high_watermark_percent', name)
     cache = sum(usage[kind]['size_bytes'] for kind in CACHE_TYPES)
     limit, source = min(limits) if limits else (None, None)
     used_percent = filesystem.get('used_percent') if filesystem else None

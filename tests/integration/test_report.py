@@ -160,7 +160,7 @@ def test_html_renders_offline_in_chromium(report: Dict[str, Any]) -> None:
     assert charts == ['chart-usage-by-host'] + ['chart-type-%s' % kind.replace('_', '-') for kind in TYPES]
     rows = [(attrs['data-host'], attrs['class'].split()) for tag, attrs in dom.tags
             if tag == 'tr' and 'host-row' in attrs.get('class', '')]
-    assert [name for name, _ in rows] == [host['name'] for host in report['json']['hosts']]
+    assert [row[0] for row in rows] == [host['name'] for host in report['json']['hosts']]
     assert [name for name, classes in rows if 'over-budget' in classes] == ['h2']
     assert [name for name, classes in rows if 'failed' in classes] == ['ghost']
     # Every chart has a bar row per host with facts, h2's marked over budget.

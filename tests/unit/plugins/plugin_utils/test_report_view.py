@@ -48,18 +48,18 @@ def test_charts_one_per_type_plus_usage_and_before_after():
     assert [chart['id'] for chart in view['charts']] == ['usage-by-host', 'type-images', 'type-containers',
                                                          'type-volumes', 'type-build-cache', 'before-after']
     for chart in view['charts']:
-        # The failed host has no bars; every bar stays inside the plot.
+        # The failed host has no bars; every segment stays inside the plot.
         assert [row['label'] for row in chart['rows']] in (['big', 'small'], ['big'])
         for row in chart['rows']:
-            for bar in row['bars']:
-                assert 0 <= bar['start'] and bar['start'] + bar['width'] <= 1.0001
+            for segment in row['bars']:
+                assert 0 <= segment['start'] and segment['start'] + segment['width'] <= 1.0001
 
 
 def test_usage_bars_stack_by_type_and_the_budget_marker_sits_at_the_limit():
     chart = report_view(_report())['charts'][0]
     big = chart['rows'][0]
     assert chart['axis']['max_bytes'] == 4 * GB
-    assert [(bar['css'], bar['start'], bar['width']) for bar in big['bars']] == [
+    assert [(segment['css'], segment['start'], segment['width']) for segment in big['bars']] == [
         ('t-images', 0.0, 0.75), ('t-containers', 0.75, 0.0), ('t-volumes', 0.75, 0.0), ('t-build_cache', 0.75, 0.25)]
     assert big['marker'] == 0.5 and big['over'] and big['marker_title'] == 'budget 2 GB'
     assert chart['rows'][1]['marker'] is None and not chart['rows'][1]['over']
@@ -78,7 +78,7 @@ def test_a_budget_far_above_the_usage_does_not_squash_the_bars():
 def test_type_bars_end_with_the_reclaimable_part():
     images = report_view(_report())['charts'][1]
     big = images['rows'][0]
-    assert [(bar['css'], bar['start'], bar['width']) for bar in big['bars']] == [
+    assert [(segment['css'], segment['start'], segment['width']) for segment in big['bars']] == [
         ('t-images', 0.0, 0.6667), ('t-images reclaimable', 0.6667, 0.3333)]
     assert big['value'] == '3 GB (1 GB reclaimable)'
 
@@ -86,7 +86,7 @@ def test_type_bars_end_with_the_reclaimable_part():
 def test_before_after_has_two_lanes_per_host():
     chart = report_view(_report())['charts'][-1]
     assert chart['lanes'] == 2
-    assert [(bar['lane'], bar['css'], bar['width']) for bar in chart['rows'][0]['bars']] == [
+    assert [(segment['lane'], segment['css'], segment['width']) for segment in chart['rows'][0]['bars']] == [
         (0, 'before', 1.0), (1, 'after', 0.6667)]
     assert chart['rows'][0]['value'] == '6 GB \u2192 4 GB'
 
@@ -131,8 +131,8 @@ def test_html_page_is_self_contained_and_has_the_charts_and_rows():
     # Nothing fetched: no script, no link, no src, no url() but the inline patterns; xmlns is a name.
     assert not [tag for tag, attrs in parser.tags if tag in ('script', 'link', 'img', 'iframe') or 'src' in attrs]
     assert re.findall(r'https?://[^"\s]*', page) == ['http://www.w3.org/2000/svg'] * 6
-    assert re.findall(r'url\(([^)]*)\)', page) == ['#stripes-type-images', '#stripes-type-containers',
-                                                      '#stripes-type-build-cache']
+    stripes = ['#stripes-type-images', '#stripes-type-containers', '#stripes-type-build-cache']
+    assert re.findall(r'url\(([^)]*)\)', page) == stripes
     charts = [attrs['id'] for tag, attrs in parser.tags if tag == 'svg']
     assert charts == ['chart-usage-by-host', 'chart-type-images', 'chart-type-containers', 'chart-type-volumes',
                       'chart-type-build-cache', 'chart-before-after']
@@ -145,8 +145,8 @@ def test_markdown_table_has_one_row_per_host_and_escapes_pipes():
     text = _render('report.md.j2', report_view(_report()))
     lines = [line for line in text.splitlines() if line.startswith('| ')]
     assert lines[0].startswith('| Host | Engine | Store | Disk used | Images | Containers | Volumes | Build cache |')
-    assert [line.split(' | ')[0] for line in lines[1:]] == ['| big **over budget**', '| small', '| down (no facts)',
-                                                          '| **Fleet**']
+    first_cells = ['| big **over budget**', '| small', '| down (no facts)', '| **Fleet**']
+    assert [line.split(' | ')[0] for line in lines[1:]] == first_cells
     assert 'unreachable \\| ssh' in text.split('## Hosts without facts')[1]
     assert '| 3 GB | 0 B | 0 B | 1 GB | 4 GB | 2 GB | OVER 2 GB | removed 3, freed 1 GB |' in lines[1]
     assert '## Over budget' in text and 'cover the 2 GB over budget' in text
