@@ -63,10 +63,12 @@ def _usage_chart(hosts: List[Mapping[str, Any]]) -> Dict[str, Any]:
                      'value': readable(host['size_bytes']) + ('' if limit is None else ' (budget %s)' % readable(limit)),
                      'marker': _fraction(limit, scale['max_bytes']) if shown else None,
                      'marker_title': 'budget %s' % readable(limit) if shown else None})
+    legend = [{'css': 't-' + kind, 'label': TYPE_LABELS[kind]} for kind in TYPES]
+    if any(row['marker'] is not None for row in rows):
+        legend.append({'css': 'marker', 'label': 'Budget'})
     return {'id': 'usage-by-host', 'kind': 'usage', 'title': 'Usage per host, by type', 'lanes': 1,
             'axis': scale, 'rows': rows, 'x_label': 'Size on disk (decimal units)', 'y_label': 'Host',
-            'legend': [{'css': 't-' + kind, 'label': TYPE_LABELS[kind]} for kind in TYPES]
-            + [{'css': 'marker', 'label': 'Budget'}]}
+            'legend': legend}
 
 
 def _type_chart(kind: str, hosts: List[Mapping[str, Any]]) -> Dict[str, Any]:
@@ -125,7 +127,11 @@ def _enforce_text(run: Optional[Mapping[str, Any]]) -> str:
     if run['failed']:
         return 'failed: %s' % '; '.join(run['errors'] or ['unknown error'])
     if run['check_mode']:
+        if not run['planned']:
+            return 'check: nothing to remove'
         return 'check: %d items, %s' % (run['planned'], readable(run['predicted_bytes']))
+    if not run['removed']:
+        return 'nothing removed'
     return 'removed %d, freed %s' % (run['removed'], readable(run['reclaimed_bytes']))
 
 

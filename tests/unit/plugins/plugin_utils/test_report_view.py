@@ -64,6 +64,9 @@ def test_usage_bars_stack_by_type_and_the_budget_marker_sits_at_the_limit():
     assert big['marker'] == 0.5 and big['over'] and big['marker_title'] == 'budget 2 GB'
     assert chart['rows'][1]['marker'] is None and not chart['rows'][1]['over']
     assert big['value'] == '4 GB (budget 2 GB)' and chart['rows'][1]['value'] == '505 MB'
+    assert chart['legend'][-1] == {'css': 'marker', 'label': 'Budget'}
+    without = report_view(fleet_report({'a': {'facts': facts(images=GB)}}))['charts'][0]
+    assert [item['label'] for item in without['legend']] == ['Images', 'Containers', 'Volumes', 'Build cache']
 
 
 def test_a_budget_far_above_the_usage_does_not_squash_the_bars():
@@ -102,6 +105,17 @@ def test_rows_cards_and_lists_are_formatted_for_people():
     cards = {card['label']: card for card in view['cards']}
     assert cards['Over budget']['value'] == '1' and cards['Over budget']['alert']
     assert cards['Hosts']['note'] == '1 failed' and cards['Last enforce']['value'] == '1 GB'
+
+
+@pytest.mark.parametrize('entry, text', [
+    (run(check_mode=True), 'check: nothing to remove'),
+    (run(check_mode=True, reclaimed=5 * MB, removed=2), 'check: 2 items, 5 MB'),
+    (run(), 'nothing removed'),
+    (run(failed=True), 'failed: engine went away'),
+])
+def test_last_enforce_column_says_what_the_run_did(entry, text):
+    view = report_view(fleet_report({'a': {'facts': facts()}}, enforce={'a': entry}))
+    assert view['rows'][0]['enforce'] == text
 
 
 def test_an_empty_fleet_has_no_charts():
