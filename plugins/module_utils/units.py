@@ -75,12 +75,20 @@ def parse_percent(value: object) -> float:
     return number
 
 
-def human_size(size: float) -> str:
-    """Format bytes the way the Docker CLI does (decimal units, four significant digits)."""
+def human_size(size: float, digits: int = 4, sep: str = '') -> str:
+    """Format bytes the way the Docker CLI does (decimal units, four significant digits by default).
+
+    Reports ask for fewer digits and a space (``1.23 GB``).
+    """
     number = float(size)
     index = 0
     while number >= 1000 and index < len(_HUMAN_UNITS) - 1:
         number /= 1000.0
         index += 1
     # Python's %g and Go's %g agree: four significant digits, trailing zeros dropped.
-    return '%.4g%s' % (number, _HUMAN_UNITS[index])
+    text = '%.*g' % (digits, number)
+    if 'e' in text and index < len(_HUMAN_UNITS) - 1:  # 999.6 kB with 3 digits rounds up to 1 MB
+        number /= 1000.0
+        index += 1
+        text = '%.*g' % (digits, number)
+    return '%s%s%s' % (text, sep, _HUMAN_UNITS[index])

@@ -209,6 +209,15 @@ def play(playbook: str, inventory: str, extra_vars: Dict[str, Any], check: bool 
             'seconds': time.monotonic() - started}
 
 
+def report_entry(engine: LocalEngine, entry: Dict[str, Any]) -> Dict[str, Any]:
+    """The role's report file of localhost, after checking it holds the set_stats entry."""
+    report = json.loads((engine.root / 'report' / 'localhost.json').read_text(encoding='utf-8'))
+    assert list(report) == ['localhost']
+    assert {key: report['localhost'][key] for key in entry} == entry
+    assert set(report['localhost']) - set(entry) >= {'finished_at', 'usage_before', 'usage_after'}
+    return report['localhost']
+
+
 def summary_entry(result: Dict[str, Any]) -> Dict[str, Any]:
     """The set_stats entry of localhost."""
     assert 'cache_policy_summary' in result['stats'], result['output']
@@ -282,8 +291,9 @@ def test_check_mode_changes_nothing(engine: LocalEngine, inventory: str, role_pl
     assert entry['predicted_bytes'] > 0
     assert engine.listing() == before
     assert not (engine.root / 'last-used.json').exists()
-    report = json.loads((engine.root / 'report' / 'localhost.json').read_text(encoding='utf-8'))
-    assert report == {'localhost': entry}
+    report = report_entry(engine, entry)
+    # Check mode: the usage before, no after (nothing ran); only the cache types when one side is missing.
+    assert report['usage_after'] is None and sorted(report['usage_before']) == ['build_cache', 'images']
 
 
 def test_enforce_removes_and_reports(engine: LocalEngine, inventory: str, role_playbook: str) -> None:
@@ -300,8 +310,27 @@ def test_enforce_removes_and_reports(engine: LocalEngine, inventory: str, role_p
     assert entry['changed'] is True and entry['check_mode'] is False and entry['failed'] is False
     assert entry['removed'] == PLANNED and entry['planned'] == PLANNED and entry['errors'] == []
     assert entry['reclaimed_bytes'] > 0 and entry['predicted_bytes'] > 0
-    report = json.loads((engine.root / 'report' / 'localhost.json').read_text(encoding='utf-8'))
-    assert report == {'localhost': entry}
+    report = report_entry(engine, entry)
+    before, after = report['usage_before'], report['usage_after']
+    assert sorted(before) == sorted(after) == ['build_cache', 'containers', 'images', 'volumes']
+    assert after['images']['size_bytes'] < before['images']['size_bytes']
+    assert after['containers']['total'] == before['containers']['total'] - 1
+
+
+def test_report_charts_the_last_enforce_run(engine: LocalEngine, inventory: str, tmp_path: Path) -> None:
+    """cachewarden.docker.report reads the role's report files: usage before and after the run above."""
+    completed = run_playbook('cachewarden.docker.report', [inventory], env={'DOCKER_HOST': engine.url},
+                             extra_vars={'fleet_report_dir': str(tmp_path), 'fleet_report_formats': ['json', 'html'],
+                                         'fleet_report_enforce_path': str(engine.root / 'report')})
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    report = json.loads((tmp_path / 'report.json').read_text(encoding='utf-8'))
+    run = report['hosts'][0]['enforce']
+    written = report_entry(engine, {})
+    assert run['before']['images'] == written['usage_before']['images']['size_bytes']
+    assert run['after_bytes'] < run['before_bytes'] and run['removed'] == PLANNED
+    assert report['totals']['enforce']['reclaimed_bytes'] == written['reclaimed_bytes']
+    assert 'id="chart-before-after"' in (tmp_path / 'report.html').read_text(encoding='utf-8')
+    assert not (tmp_path / 'report.md').exists()
 
 
 def test_second_run_is_unchanged(engine: LocalEngine, inventory: str, role_playbook: str) -> None:
