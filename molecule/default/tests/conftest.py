@@ -68,9 +68,8 @@ class Listing:
 def parse_listing(text: str) -> Listing:
     """Read the output of files/engine_listing.sh."""
     listing = Listing()
-    for line in text.splitlines():
-        kind, _, rest = line.strip().partition(' ')
-        values = rest.split()
+    for line in filter(str.strip, text.splitlines()):
+        kind, *values = line.split()
         if kind == 'image':
             tags = listing.images.setdefault(values[0], set())
             if values[1] != DANGLING:
@@ -85,7 +84,7 @@ def parse_listing(text: str) -> Listing:
             listing.networks.add(values[1])
         elif kind == 'build_cache':
             listing.build_cache.add(values[0])
-        elif kind:
+        else:
             raise AssertionError('unexpected listing line: %r' % line)
     return listing
 
