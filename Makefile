@@ -1,6 +1,6 @@
 # Developer and CI entry points for the cachewarden.docker collection.
 #
-#   make test     sanity lint build doc unit integration, in that order (what CI runs)
+#   make test     sanity lint build doc unit integration molecule, in that order (what CI runs)
 #   make venv     the tool virtualenv in .venv (from requirements-test.txt)
 #
 # Every recipe runs the tools from .venv and finds this collection through a symlink farm
@@ -36,9 +36,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 MODULES := $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard plugins/modules/*.py)))))
 ROLES := $(sort $(patsubst roles/%/meta/argument_specs.yml,%,$(wildcard roles/*/meta/argument_specs.yml)))
 
-.PHONY: test venv collection sanity lint build doc unit integration changelog clean demo sandbox-down system-packages
+.PHONY: test venv collection sanity lint build doc unit integration molecule changelog clean demo sandbox-down system-packages
 
-test: sanity lint build doc unit integration
+test: sanity lint build doc unit integration molecule
 
 # ---------------------------------------------------------------------------------------------
 # .venv: recreated only when a requirements file changed (the stamp is newer otherwise).
@@ -118,6 +118,14 @@ unit: venv collection
 INTEGRATION_WORKERS ?= 2
 integration: system-packages venv collection
 	python -m pytest tests/integration -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist loadfile
+
+# ---------------------------------------------------------------------------------------------
+# The molecule scenario molecule/default: the cache_policy role with the per-host policies of
+# examples/inventory over 3 sandbox hosts in sandbox slot 2 (create/destroy bring them up and down).
+# MOLECULE_GLOB names the top-level molecule/ folder: molecule would look in extensions/molecule
+# because of galaxy.yml (see README, section Molecule).
+molecule: system-packages venv collection
+	MOLECULE_GLOB='molecule/*/molecule.yml' molecule test
 
 # ---------------------------------------------------------------------------------------------
 # The main job on the embedded default: a 3-host sandbox fleet (Debian's engine with overlay2 on h1

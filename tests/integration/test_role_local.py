@@ -191,10 +191,11 @@ def role_vars(engine: LocalEngine, **extra: Any) -> Dict[str, Any]:
     return values
 
 
-def play(playbook: str, inventory: str, extra_vars: Dict[str, Any], check: bool = False) -> Dict[str, Any]:
+def play(playbook: str, inventory: str, extra_vars: Dict[str, Any], check: bool = False,
+         tags: Optional[str] = None) -> Dict[str, Any]:
     """Run a playbook; return rc, output, the recap counts of localhost and the custom stats."""
     started = time.monotonic()
-    completed = run_playbook(playbook, [inventory], extra_vars=extra_vars, check=check,
+    completed = run_playbook(playbook, [inventory], extra_vars=extra_vars, check=check, tags=tags,
                              env={'ANSIBLE_STDOUT_CALLBACK': 'ansible.builtin.default',
                                   'ANSIBLE_SHOW_CUSTOM_STATS': '1', 'ANSIBLE_CALLBACK_RESULT_FORMAT': 'json'})
     output = completed.stdout + completed.stderr
@@ -261,13 +262,15 @@ def test_failed_prune_is_summarized_and_fails_the_host(engine: LocalEngine, inve
     assert engine.listing() == before
 
 
-def test_enforce_playbook_maps_cachewarden_policy(engine: LocalEngine, inventory: str) -> None:
-    """playbooks/enforce.yml still takes the `cachewarden_policy` dict (make demo), in check mode."""
+@pytest.mark.parametrize('tags', [None, 'enforce'])
+def test_enforce_playbook_maps_cachewarden_policy(engine: LocalEngine, inventory: str, tags: Optional[str]) -> None:
+    """playbooks/enforce.yml still takes the `cachewarden_policy` dict (make demo), in check mode, with
+    --tags enforce too."""
     before = engine.listing()
     # As before the role: keys left out take the module's defaults (here: no age limit), not the role's.
     policy = {'containers': True, 'images': 'unused', 'state_path': str(engine.root / 'last-used.json')}
     result = play(str(REPO / 'playbooks' / 'enforce.yml'), inventory,
-                  {'cachewarden_policy': policy, 'cache_policy_docker_host': engine.url}, check=True)
+                  {'cachewarden_policy': policy, 'cache_policy_docker_host': engine.url}, check=True, tags=tags)
     assert result['rc'] == 0, result['output']
     entry = summary_entry(result)
     # images=unused (from the dict) plans more than the role default (dangling): the container, the
