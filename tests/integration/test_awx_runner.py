@@ -3,12 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AWX jobs of playbooks/awx_configure.yml, run the way AWX runs them (ansible-runner, see awx_runner.py).
 
-gather (fact storage on) -> enforce in check mode -> enforce, against the session fleet over SSH, with the
-extra vars the enforce survey sends. The enforce job's artifacts are what the workflow's report node gets.
+gather (fact storage on) -> enforce in check mode -> enforce -> report, against the session fleet over SSH, with
+the extra vars the enforce survey sends. The enforce job's artifacts are what the workflow's report node gets.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List
@@ -21,6 +22,7 @@ from sandbox.fleet import Fleet, docker_client
 
 GATHER = 'playbooks/gather.yml'
 ENFORCE = 'playbooks/enforce.yml'
+REPORT = 'playbooks/report.yml'
 ROLE_CHECK_TASK = 'Check the values that argument specs cannot express'
 FACTS_TASK = 'Read the Docker cache facts'
 PRUNE_TASK = 'Apply the cache policy'
@@ -119,6 +121,19 @@ def test_enforce_check_then_real_hands_the_fleet_summary_on(fleet: Fleet, invent
         assert facts['disk_usage']['containers']['total'] == len(after['containers'])
     changed = real.stats()['changed']
     assert sorted(changed) == names
+
+    # The workflow's report node: the enforce job's artifacts as extra vars, its fact cache restored.
+    report_dir = pdd / 'report-files'
+    report = run_job(pdd, 'report', REPORT, inventory, dict(real.artifacts(), fleet_report_dir=str(report_dir)),
+                     facts_from=real)
+    assert report.status == 'successful', report.stdout()
+    written = json.loads((report_dir / 'report.json').read_text(encoding='utf-8'))
+    hosts = {host['name']: host for host in written['hosts']}
+    assert sorted(hosts) == sorted(fleet.hosts)
+    for name in names:
+        assert hosts[name]['enforce']['removed'] == done[name]['removed']
+        assert hosts[name]['enforce']['check_mode'] is False
+    assert all(hosts[name]['enforce'] is None for name in hosts if name not in names)
 
 
 def test_survey_value_out_of_range_fails_before_any_host_is_touched(fleet: Fleet, inventory: str, pdd: Path) -> None:

@@ -65,7 +65,7 @@ def test_context_is_complete(context: Path) -> None:
     with tarfile.open(context / '_build' / 'collections' / TARBALL) as tarball:
         names = set(tarball.getnames())
     assert {'MANIFEST.json', 'meta/execution-environment.yml', 'requirements.txt', 'playbooks/enforce.yml',
-            'playbooks/awx_configure.yml', 'roles/cache_policy/meta/argument_specs.yml'} <= names
+            'playbooks/report.yml', 'playbooks/awx_configure.yml', 'roles/cache_policy/meta/argument_specs.yml'} <= names
     assert 'execution-environment.yml' not in names  # the definition builds from .cache/build, not from Galaxy
 
 
