@@ -128,22 +128,14 @@ molecule: system-packages venv collection
 	MOLECULE_GLOB='molecule/*/molecule.yml' molecule test
 
 # ---------------------------------------------------------------------------------------------
-# The main job on the embedded default: a 3-host sandbox fleet (Debian's engine with overlay2 on h1
-# and h3, Docker 28.5 with the containerd image store on h2), facts over SSH, the
-# fleet table, then what a nightly policy would remove (check mode: nothing changes).
-SANDBOX_INVENTORY := $(CACHE)/sandbox.ini
-DEMO_POLICY := {"cachewarden_policy": {"containers": true, "images": "unused", "build_cache": "unused", \
-  "networks": true, "older_than": "1d", "keep_images": ["registry.example.com/base/*"], "keep_latest": 1}}
-
+# The main job on the embedded default, as a story (sandbox/demo.sh): a 3-host sandbox fleet named
+# like examples/inventory (its group_vars/host_vars are the policies), gather, report before, enforce
+# in check mode, enforce, enforce again (must be unchanged), report after (HTML in .cache/demo/report).
 system-packages:
 	.ci/system-packages.sh
 
 demo: system-packages venv collection
-	python -m sandbox up --hosts 3 --engine stable,28.5 --store overlay2,containerd
-	python -m sandbox inventory --output $(SANDBOX_INVENTORY)
-	ansible-playbook -i $(SANDBOX_INVENTORY) playbooks/gather.yml
-	ansible-playbook -i $(SANDBOX_INVENTORY) playbooks/enforce.yml --check -e '$(DEMO_POLICY)'
-	@echo "Sandbox fleet is up: inventory $(SANDBOX_INVENTORY); remove it with 'make sandbox-down'."
+	sandbox/demo.sh
 
 # Every fleet on this machine: the demo's (slot 0) and those of the test runs (see sandbox/paths.py).
 sandbox-down: venv

@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd = sub.add_parser("inventory", help="Ansible INI inventory")
     cmd.add_argument("--output", type=Path, help="file to write (default: stdout)")
     cmd.add_argument("--group", default="sandbox")
+    cmd.add_argument("--names", type=_csv, default=[], help="comma list of names for h1, h2, ... in order")
     cmd = sub.add_parser("env", help="print DOCKER_HOST for a host")
     cmd.add_argument("host")
     cmd = sub.add_parser("seed", help="seed a host's engine")
@@ -62,7 +63,7 @@ def _seed(args: argparse.Namespace, action: Callable[..., object]) -> None:
 
 
 def _inventory(args: argparse.Namespace) -> None:
-    text = inventory.render(Fleet.load(), args.group)
+    text = inventory.render(Fleet.load(), args.group, args.names)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
         log(f"inventory written to {args.output}")

@@ -45,7 +45,9 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
     if after is not None:
         sizes_after, counts_after = usage_bytes(after), _counts(after)
     else:
-        sizes_after = {kind: sizes_before[kind] - planned[kind]['bytes'] for kind in TYPE_ORDER}
+        # A prediction, per type: never below zero (on the containerd store the engine counts a layer BuildKit
+        # also holds in one row while the plan may credit it to the other, see docs/prune.md).
+        sizes_after = {kind: max(0, sizes_before[kind] - planned[kind]['bytes']) for kind in TYPE_ORDER}
         counts_after = {kind: counts_before[kind] - planned[kind]['count'] for kind in TYPE_ORDER}
     reclaimed = {kind: (sizes_before[kind] - sizes_after[kind]) if after is not None else 0 for kind in TYPE_ORDER}
     summary = {}

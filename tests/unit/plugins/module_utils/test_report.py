@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import TYPE_ORDER, Plan, make_plan
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import TYPE_ORDER, Plan, PlanItem, make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import policy_summary
 from ansible_collections.cachewarden.docker.plugins.module_utils.report import (
     SKIPPED_LIMIT, prune_result, usage_bytes)
@@ -87,6 +87,16 @@ def test_check_mode_with_an_empty_plan_is_unchanged():
     assert result['changed'] is False
     assert result['plan'] == [] and result['predicted_bytes'] == 0
     assert result['diff']['before'] == result['diff']['after']
+
+
+def test_predicted_usage_never_goes_below_zero():
+    """The containerd store may count a layer BuildKit holds in the image row while the plan credits the build
+    cache with it: the predicted "after" of the diff stays at zero instead of going negative."""
+    before = _host()
+    plan = Plan(items=[PlanItem(type='build_cache', id='bc1', names=[], bytes=500, reason='unused build cache')])
+    result = prune_result(plan, None, before, None, {})
+    assert 'build_cache: 1 objects, 0 bytes\n' in result['diff']['after']
+    assert result['predicted_bytes'] == 500
 
 
 def test_after_a_run():
