@@ -32,7 +32,7 @@ options:
     aliases: [docker_api_version]
   timeout:
     description:
-      - Seconds to wait for each answer of the engine. Falls back to E(DOCKER_TIMEOUT).
+      - Seconds to wait for each answer of the engine, more than 0. Falls back to E(DOCKER_TIMEOUT).
     type: int
     default: 60
   tls:
@@ -45,6 +45,7 @@ options:
   validate_certs:
     description:
       - Connect over TLS and verify the engine's certificate against O(ca_path).
+      - O(ca_path), and V(false) here with O(tls=true), win over E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE).
       - Falls back to E(DOCKER_TLS_VERIFY).
     type: bool
     default: false

@@ -117,8 +117,8 @@ options:
     type: int
   state_path:
     description:
-      - File on the managed host that records when each image was last seen in use, for least-recently-used
-        ordering. Updated on every run except in check mode, written atomically.
+      - Absolute path of a file on the managed host that records when each image was last seen in use, for
+        least-recently-used ordering. Updated on every run except in check mode, written atomically.
       - A missing, corrupt or unwritable file only gives a warning; ordering then falls back to container
         use, tag and creation times.
     type: path

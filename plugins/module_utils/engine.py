@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 import os
+import re
 import traceback
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
@@ -53,6 +54,41 @@ ENGINE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     'client_key': dict(type='path', aliases=['tls_client_key', 'key_path'], no_log=False),
     'tls_hostname': dict(type='str', fallback=(env_fallback, ['DOCKER_TLS_HOSTNAME'])),
 }
+
+
+_HOST_SCHEMES = ('unix://', 'tcp://', 'http://', 'https://', 'ssh://')
+_API_VERSION_RE = re.compile(r'^[0-9]+\.[0-9]+$')
+
+
+def check_engine_params(params: Dict[str, Any]) -> None:
+    """Refuse connection options the SDK would reject with a traceback or without naming the option."""
+    timeout = params.get('timeout')
+    if timeout is not None and timeout <= 0:
+        raise EngineError('timeout=%r: must be more than 0 seconds' % (timeout,))
+    host = params.get('docker_host') or DEFAULT_DOCKER_HOST
+    if not host.startswith(_HOST_SCHEMES):
+        raise EngineError('docker_host=%r: expected a URL like unix:///var/run/docker.sock or tcp://HOST:2376' % (host,))
+    api_version = params.get('api_version') or 'auto'
+    if api_version != 'auto' and not _API_VERSION_RE.match(api_version):
+        raise EngineError('api_version=%r: expected auto or a version like %s' % (api_version, MIN_API_VERSION))
+    if api_version != 'auto' and not api_at_least(api_version, MIN_API_VERSION):
+        raise EngineError('api_version=%r: cachewarden.docker needs %s or newer' % (api_version, MIN_API_VERSION))
+
+
+def connection_warnings(params: Dict[str, Any]) -> List[str]:
+    """What is unsafe about how the engine is reached (for module.warn)."""
+    host = params.get('docker_host') or DEFAULT_DOCKER_HOST
+    if params.get('validate_certs'):
+        return []
+    if params.get('tls_hostname'):
+        return ['tls_hostname=%r is ignored without validate_certs=true' % params['tls_hostname']]
+    if params.get('tls'):
+        return ['tls=true with validate_certs=false: the certificate of the engine at %s is not verified, so anyone '
+                'on the network path can pose as it; set validate_certs=true and ca_path' % host]
+    if host.startswith(('tcp://', 'http://')):
+        return ['docker_host=%s is reached without TLS: anyone on the network path can read and drive the engine, '
+                'which is root on its host; set validate_certs=true with ca_path, client_cert and client_key' % host]
+    return []
 
 
 def engine_argument_spec() -> Dict[str, Dict[str, Any]]:
@@ -111,6 +147,13 @@ def _tls_config(params: Dict[str, Any]) -> Any:
     )
 
 
+def _explicit_verification(params: Dict[str, Any]) -> bool:
+    """Whether the options say how to verify the engine (a CA file, or no verification), so the
+    environment must not; ``validate_certs`` alone keeps the environment's CA bundle as the default."""
+    tls = bool(params.get('tls') or params.get('validate_certs'))
+    return tls and (not params.get('validate_certs') or bool(_cert_path_default(params, 'ca_path', 'ca.pem')))
+
+
 if HAS_DOCKER_SDK:
     class _HostnameAdapter(requests.adapters.HTTPAdapter):
         """Checks the engine's certificate against ``tls_hostname`` instead of the URL's host."""
@@ -131,7 +174,28 @@ def _docker_host(params: Dict[str, Any]) -> str:
     return host
 
 
-def describe_failure(docker_host: str, error: BaseException) -> str:
+# (words in the SSL error, what they mean), first match wins
+_TLS_HINTS = (
+    ('MISMATCH', "the engine's certificate does not name the host of docker_host; set tls_hostname to a name it holds"),
+    ('CERTIFICATE HAS EXPIRED', "the engine's certificate has expired"),
+    ('CERTIFICATE_VERIFY_FAILED', "the engine's certificate is not signed by the CA in ca_path (or, without ca_path, "
+                                  "by a CA this host trusts)"),
+    ('CERTIFICATE_REQUIRED', 'the engine requires a client certificate: set client_cert and client_key'),
+    ('CERTIFICATE_EXPIRED', 'the engine refused the client certificate (client_cert) as expired'),
+    ('UNKNOWN_CA', 'the engine does not trust the CA that signed the client certificate (client_cert)'),
+    ('BAD_CERTIFICATE', 'the engine refused the client certificate: client_cert and client_key missing, expired, '
+                        'or not signed by a CA the engine trusts'),
+)
+
+
+def _tls_hint(text: str) -> str:
+    """What an SSL error most likely means, naming the option to fix."""
+    upper = text.upper()
+    return next((hint for words, hint in _TLS_HINTS if words in upper),
+                'check validate_certs, ca_path, client_cert and client_key')
+
+
+def describe_failure(docker_host: str, error: BaseException, timeout: Optional[int] = None) -> str:
     """Turn SDK/requests exceptions into one line that says what to do."""
     chain = []
     current: Optional[BaseException] = error
@@ -145,9 +209,13 @@ def describe_failure(docker_host: str, error: BaseException) -> str:
     if 'No such file or directory' in text or any(isinstance(item, FileNotFoundError) for item in chain):
         return 'cannot reach the Docker engine at %s: the socket does not exist (is dockerd running?)' % docker_host
     if 'CERTIFICATE' in text.upper() or 'SSL' in text.upper():
-        return 'TLS handshake with the Docker engine at %s failed: %s' % (docker_host, chain[-1])
+        return 'TLS handshake with the Docker engine at %s failed: %s (%s)' % (docker_host, _tls_hint(text), chain[-1])
+    if 'HTTP request to an HTTPS server' in text:
+        return ('the Docker engine at %s speaks TLS: set validate_certs=true with ca_path, client_cert and client_key'
+                % docker_host)
     if 'timed out' in text.lower() or 'timeout' in text.lower():
-        return 'the Docker engine at %s did not answer in time (timeout option): %s' % (docker_host, chain[-1])
+        return 'the Docker engine at %s did not answer within timeout=%s seconds: %s' % (
+            docker_host, timeout if timeout is not None else DEFAULT_TIMEOUT, chain[-1])
     return 'cannot reach the Docker engine at %s: %s' % (docker_host, error)
 
 
@@ -158,23 +226,28 @@ class Engine:
         if not HAS_DOCKER_SDK:
             raise EngineError(missing_required_lib('docker (Docker SDK for Python >= 6.0)')
                               + '\n' + str(DOCKER_SDK_IMPORT_ERROR))
+        check_engine_params(params)
         self.docker_host = _docker_host(params)
+        self.timeout = params.get('timeout') or DEFAULT_TIMEOUT
         requested = params.get('api_version') or 'auto'
         negotiate = requested == 'auto'
         try:
             self.client = docker.APIClient(
                 base_url=self.docker_host,
                 version=MIN_API_VERSION if negotiate else requested,
-                timeout=params.get('timeout') or DEFAULT_TIMEOUT,
+                timeout=self.timeout,
                 tls=_tls_config(params),
             )
+            if _explicit_verification(params):
+                # requests would let REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace ca_path or validate_certs=false.
+                self.client.trust_env = False
             if params.get('tls_hostname') and params.get('validate_certs'):
                 self.client.mount('https://', _HostnameAdapter(params['tls_hostname']))
             self.version_info = self.client.version(api_version=False)
         except EngineError:
             raise
         except (DockerException, RequestException, OSError) as exc:
-            raise EngineError(describe_failure(self.docker_host, exc)) from exc
+            raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
         if negotiate:
             # Speak the engine's own API version, as the CLI does.
             self.client._version = self.version_info['ApiVersion']  # pylint: disable=protected-access
@@ -207,7 +280,7 @@ class Engine:
         except APIError as exc:
             raise EngineAPIError(exc.status_code or 0, '%s %s: %s' % (method.upper(), path, exc.explanation or exc)) from exc
         except (DockerException, RequestException, OSError) as exc:
-            raise EngineError(describe_failure(self.docker_host, exc)) from exc
+            raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
         if not response.content:
             return None
         return response.json()

@@ -6,7 +6,8 @@
 Each item is removed without force, so the engine itself refuses anything a container
 started using since the plan was made; such refusals are reported as skipped, never
 retried with force. A concurrent prune on the engine (HTTP 409 "prune ... already running")
-is retried with backoff.
+is retried with backoff; when the engine still answers so after the last retry, the run stops there
+(the rest of the plan is reported as not done) instead of waiting out the backoff for every record.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def _is_prune_running(error: EngineAPIError) -> bool:
     return error.status_code == 409 and 'prune' in str(error).lower() and 'running' in str(error).lower()
 
 
+def busy_message(error: EngineAPIError, retries: int = PRUNE_RETRIES, backoff: float = PRUNE_BACKOFF_SECONDS) -> str:
+    """Why a run stopped when another prune kept the engine busy through every retry."""
+    waited = backoff * (2 ** retries - 1)
+    return ('another prune kept running on the engine: it still answered HTTP 409 after %d retries with backoff '
+            '(%.1f s): %s' % (retries, waited, error))
+
+
 def with_prune_retry(call: Callable[[], Any], sleep: Callable[[float], None] = time.sleep,
                      retries: int = PRUNE_RETRIES, backoff: float = PRUNE_BACKOFF_SECONDS) -> Any:
     """Run ``call``; while the engine says another prune is running, wait (doubling) and try again."""
@@ -58,9 +66,10 @@ def with_prune_retry(call: Callable[[], Any], sleep: Callable[[float], None] = t
 class Executor:
     """Carries out one plan on one engine."""
 
-    def __init__(self, engine: Engine, policy: Policy) -> None:
+    def __init__(self, engine: Engine, policy: Policy, sleep: Callable[[float], None] = time.sleep) -> None:
         self.engine = engine
         self.policy = policy
+        self.sleep = sleep  # waits between retries (a test passes a recorder)
         self.outcome = Outcome()
 
     def run(self, plan: Plan) -> Outcome:
@@ -128,7 +137,7 @@ class Executor:
                 raise EngineAPIError(409, 'image %s is used by container %s' % (
                     item.id, (container.get('Names') or [container.get('Id', '?')])[0]))
 
-    def _prune_build_cache(self, items: List[PlanItem], sleep: Callable[[float], None] = time.sleep) -> None:
+    def _prune_build_cache(self, items: List[PlanItem]) -> None:
         """One prune call per record: the engine takes a single ``id`` filter value per call.
 
         A record that shared its snapshot with an image removed just before is only released once
@@ -143,7 +152,7 @@ class Executor:
         pending = list(items)
         for attempt in range(CACHE_RELEASE_TRIES):
             if attempt:
-                sleep(PRUNE_BACKOFF_SECONDS * attempt)
+                self.sleep(PRUNE_BACKOFF_SECONDS * attempt)
             kept = []
             for item in pending:
                 if not self._prune_record(item, params):
@@ -158,8 +167,10 @@ class Executor:
         """Prune one record; True when it is gone or failed for good (an error is recorded)."""
         call_params = dict(params, filters=json.dumps({'id': [item.id]}))
         try:
-            report = with_prune_retry(lambda: self.engine.post('/build/prune', params=call_params)) or {}
+            report = with_prune_retry(lambda: self.engine.post('/build/prune', params=call_params), self.sleep) or {}
         except EngineAPIError as exc:
+            if _is_prune_running(exc):
+                raise EngineError(busy_message(exc)) from exc
             self.outcome.errors.append('build cache %s: %s' % (item.id, exc))
             return True
         if item.id in (report.get('CachesDeleted') or []):

@@ -179,6 +179,8 @@ def validate_policy(params: Dict[str, Any]) -> Policy:
         option = 'max_cache_size' if policy.max_cache_size is not None else 'high_watermark_percent'
         raise _fail(option, params.get(option), 'needs images or build_cache to name what may be removed to meet it '
                     '(images=%r, build_cache=%r)' % (policy.images, policy.build_cache))
+    if not policy.state_path.startswith('/'):
+        raise _fail('state_path', policy.state_path, 'must be an absolute path on the managed host')
     if policy.build_cache_reserve is not None and policy.build_cache == 'none':
         raise _fail('build_cache_reserve', params.get('build_cache_reserve'),
                     'has no effect unless build_cache is unused or all')

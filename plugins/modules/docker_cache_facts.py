@@ -243,7 +243,8 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError, engine_argument_spec
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
+    Engine, EngineError, connection_warnings, engine_argument_spec)
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import DETAIL_SECTIONS, cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
 
@@ -264,6 +265,8 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if module.params['detail_limit'] < 0:
         module.fail_json(msg='detail_limit must be 0 or more, got %r' % module.params['detail_limit'])
+    for warning in connection_warnings(module.params):
+        module.warn(warning)
     try:
         engine = Engine(module.params)
         snapshot = read_snapshot(engine, sizes=module.params['sizes'])

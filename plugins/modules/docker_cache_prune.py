@@ -146,8 +146,9 @@ summary:
   type: dict
 not_done:
   description:
-    - Plan items neither removed nor skipped because the run stopped early (the engine went away).
-      Same shape as RV(plan). A rerun with the same policy finishes the plan.
+    - Plan items neither removed nor skipped because the run stopped early (the engine went away, or
+      another prune kept it busy through every retry). Same shape as RV(plan). A rerun with the same
+      policy finishes the plan.
   returned: when the plan was carried out
   type: list
   elements: dict
@@ -179,7 +180,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError, engine_argument_spec
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
+    Engine, EngineError, connection_warnings, engine_argument_spec)
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
@@ -209,6 +211,8 @@ def main() -> None:
     if warning:
         module.warn(warning)
     sizes = policy.containers or policy.volumes != 'none'
+    for warning in connection_warnings(module.params):
+        module.warn(warning)
     try:
         engine = Engine(module.params)
         before = read_snapshot(engine, sizes=sizes, layers=policy.images != 'none',
@@ -228,7 +232,7 @@ def main() -> None:
                                         facts=cache_facts(before)))
     outcome = Executor(engine, policy).run(plan)
     if outcome.interrupted:
-        module.fail_json(msg='the engine stopped answering after %d of %d plan items were removed; rerun to finish '
+        module.fail_json(msg='the run stopped after %d of %d plan items were removed; rerun to finish '
                          'the plan (see not_done): %s' % (len(outcome.removed), len(plan.items), outcome.interrupted),
                          **prune_result(plan, outcome, before, None, policy_summary(policy)))
     try:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / '.cache' / 'collections'
@@ -60,10 +61,18 @@ def run_module(inventory: str, pattern: str, module: str, args: Optional[Dict[st
             if host in results:
                 results[host]['failed'] = status in ('FAILED!', 'UNREACHABLE!')
                 results[host]['unreachable'] = status == 'UNREACHABLE!'
+        # ansible-core 2.19 keeps warnings out of results: they are only displayed.
+        for result in results.values():
+            result['_output'] = one_line(completed.stdout + completed.stderr)
         if not results:
             raise AssertionError('ansible produced no result (rc=%d)\n%s\n%s'
                                  % (completed.returncode, completed.stdout, completed.stderr))
         return results
+
+
+def one_line(text: str) -> str:
+    """Output with its line wrapping undone, to look for a displayed warning or message."""
+    return ' '.join(text.split())
 
 
 def run_playbook(playbook: str, inventory: Iterable[str], extra_vars: Optional[Dict[str, Any]] = None,
@@ -94,3 +103,66 @@ def read_cached_facts(cache: Path, host: str) -> Dict[str, Any]:
 def cached_hosts(cache: Path) -> List[str]:
     """The hosts that have facts in the jsonfile cache."""
     return sorted(path.name[3:] if path.name.startswith('s1_') else path.name for path in cache.iterdir())
+
+
+_RECAP_LINE = re.compile(r'^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+'
+                         r'rescued=(\d+)\s+ignored=(\d+)', re.MULTILINE)
+
+
+def recap(stdout: str) -> Dict[str, Dict[str, int]]:
+    """The PLAY RECAP of an ansible-playbook run: host name -> its counts."""
+    names = ('ok', 'changed', 'unreachable', 'failed', 'skipped', 'rescued', 'ignored')
+    return {match[0]: dict(zip(names, map(int, match[1:]))) for match in _RECAP_LINE.findall(stdout)}
+
+
+CASES_PLAYBOOK = """\
+---
+- name: Run one module once per case, each case on its own alias of the host
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Run the module with the case's arguments
+      # A template for the whole argument dict is what lets unknown keys through to the module.
+      MODULE: "{{ cw_args }}"
+      ignore_errors: true
+      register: cw_result
+
+    - name: Write every result on the controller
+      ansible.builtin.copy:
+        content: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, 'cw_result'))) | to_json }}"
+        dest: "{{ cw_output }}/results.json"
+        mode: "0600"
+      delegate_to: localhost
+      run_once: true
+      check_mode: false
+"""
+CASES_FORKS = '8'
+
+
+def alias_inventory(inventory: str, host: str, per_alias: List[Dict[str, Any]], path: Path) -> List[str]:
+    """Write an inventory of aliases ``case00``, ``case01``... of ``host`` (its connection variables from
+    the INI ``inventory``), alias N with the variables ``per_alias[N]``; return the alias names."""
+    line = next(row for row in Path(inventory).read_text(encoding='utf-8').splitlines() if row.startswith(host + ' '))
+    connection = dict(word.split('=', 1) for word in shlex.split(line)[1:])
+    hosts = {'case%02d' % index: dict(connection, **variables) for index, variables in enumerate(per_alias)}
+    path.write_text(json.dumps({'all': {'hosts': hosts}}), encoding='utf-8')
+    return list(hosts)
+
+
+def run_cases(inventory: str, host: str, module: str, cases: List[Dict[str, Any]],
+              env: Optional[Dict[str, str]] = None, check: bool = False) -> Tuple[List[Dict[str, Any]], str]:
+    """Run ``module`` with the arguments of each case (``{'id': ..., 'args': {...}}``) on ``host``, in ONE
+    ansible-playbook run, each case on its own alias of the host so that forks run them side by side,
+    failures ignored; return the results in case order and the output (see one_line)."""
+    with tempfile.TemporaryDirectory(prefix='cw-cases-') as folder:
+        playbook, aliases = Path(folder) / 'cases.yml', Path(folder) / 'aliases.yml'
+        playbook.write_text(CASES_PLAYBOOK.replace('MODULE', module), encoding='utf-8')
+        names = alias_inventory(inventory, host, [{'cw_args': case['args']} for case in cases], aliases)
+        completed = run_playbook(str(playbook), [str(aliases)], env=dict({'ANSIBLE_FORKS': CASES_FORKS}, **(env or {})),
+                                 check=check, extra_vars={'cw_output': folder})
+        output = Path(folder) / 'results.json'
+        if not output.is_file():
+            raise AssertionError('no results (rc=%d)\n%s\n%s' % (completed.returncode, completed.stdout, completed.stderr))
+        results = json.loads(output.read_text(encoding='utf-8'))
+        return [dict(results[name], item=case) for name, case in zip(names, cases)], \
+            one_line(completed.stdout + completed.stderr)

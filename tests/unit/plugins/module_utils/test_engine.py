@@ -15,7 +15,11 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     API_DF_TYPE_FILTER,
     ENGINE_ARGUMENT_SPEC,
     MIN_API_VERSION,
+    EngineError,
+    _explicit_verification,
     api_at_least,
+    check_engine_params,
+    connection_warnings,
     describe_failure,
     engine_argument_spec,
 )
@@ -78,15 +82,43 @@ def test_describe_failure_missing_socket():
 def test_describe_failure_timeout():
     error = _chained(requests.exceptions.ReadTimeout('UnixHTTPConnectionPool: Read timed out. (read timeout=60)'),
                      socket.timeout('timed out'))
-    message = describe_failure(SOCKET, error)
-    assert message.startswith('the Docker engine at %s did not answer in time (timeout option)' % SOCKET)
+    message = describe_failure(SOCKET, error, 7)
+    assert message.startswith('the Docker engine at %s did not answer within timeout=7 seconds' % SOCKET)
     # The innermost cause is quoted.
     assert message.endswith(': timed out')
+    assert 'timeout=60 seconds' in describe_failure(SOCKET, error)
 
 
 def test_describe_failure_tls():
     message = describe_failure('https://engine:2376', requests.exceptions.SSLError('[SSL: CERTIFICATE_VERIFY_FAILED]'))
     assert message.startswith('TLS handshake with the Docker engine at https://engine:2376 failed')
+
+
+# SSL errors as Python reports them against a Docker 20.10 engine (tests/integration/test_tls.py).
+@pytest.mark.parametrize('error, hint', [
+    ('[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate',
+     "not signed by the CA in ca_path"),
+    ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: IP address mismatch, certificate is not valid for "
+     "'10.0.0.1'.", 'set tls_hostname'),
+    ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname mismatch, certificate is not valid for "
+     "'engine'.", 'set tls_hostname'),
+    ('[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired',
+     "the engine's certificate has expired"),
+    ('[SSL: SSLV3_ALERT_BAD_CERTIFICATE] sslv3 alert bad certificate', 'client_cert and client_key missing, expired'),
+    ('[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required', 'set client_cert and client_key'),
+    ('[SSL: SSLV3_ALERT_CERTIFICATE_EXPIRED] sslv3 alert certificate expired', 'client certificate (client_cert) as expired'),
+    ('[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca', 'does not trust the CA'),
+    ('[SSL: WRONG_VERSION_NUMBER] wrong version number', 'check validate_certs, ca_path'),
+])
+def test_describe_failure_tls_hints(error, hint):
+    message = describe_failure('https://engine:2376', requests.exceptions.SSLError(error))
+    assert hint in message and message.endswith('(%s)' % error)
+
+
+def test_describe_failure_plain_http_to_a_tls_engine():
+    error = ValueError('400 Client Error: Bad Request ("Client sent an HTTP request to an HTTPS server.")')
+    message = describe_failure('tcp://engine:2376', error)
+    assert message.startswith('the Docker engine at tcp://engine:2376 speaks TLS') and 'validate_certs=true' in message
 
 
 def test_describe_failure_other():
@@ -108,3 +140,52 @@ def test_engine_argument_spec_is_a_fresh_copy():
     assert engine_argument_spec()['timeout']['default'] == 60
     # The private key path is not a secret itself: explicitly not no_log.
     assert spec['client_key']['no_log'] is False
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'timeout': 0}, 'timeout=0: must be more than 0 seconds'),
+    ({'timeout': -3}, 'timeout=-3: must be more than 0 seconds'),
+    ({'docker_host': 'ftp://engine'}, "docker_host='ftp://engine': expected a URL like"),
+    ({'docker_host': '/var/run/docker.sock'}, "docker_host='/var/run/docker.sock': expected a URL like"),
+    ({'api_version': 'x.y'}, "api_version='x.y': expected auto or a version like 1.41"),
+    ({'api_version': '1.41.2'}, "api_version='1.41.2': expected auto"),
+    ({'api_version': '1.40'}, "api_version='1.40': cachewarden.docker needs 1.41 or newer"),
+])
+def test_check_engine_params_names_the_option_and_value(params, message):
+    with pytest.raises(EngineError) as caught:
+        check_engine_params(params)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize('params', [
+    {}, {'timeout': 1, 'docker_host': 'tcp://engine:2376', 'api_version': '1.41'},
+    {'docker_host': 'unix:///run/docker.sock', 'api_version': 'auto', 'timeout': None},
+    {'docker_host': 'ssh://root@engine'}, {'docker_host': 'https://engine:2376'},
+])
+def test_check_engine_params_accepts_good_values(params):
+    check_engine_params(params)
+
+
+@pytest.mark.parametrize('params, explicit', [
+    ({}, False),
+    ({'validate_certs': True}, False),  # the environment's CA bundle stays the default
+    ({'validate_certs': True, 'ca_path': '/ca.pem'}, True),
+    ({'tls': True}, True),
+    ({'tls': True, 'validate_certs': False, 'ca_path': '/ca.pem'}, True),
+    ({'ca_path': '/ca.pem'}, False),  # no TLS at all
+])
+def test_explicit_verification(params, explicit, monkeypatch):
+    monkeypatch.delenv('DOCKER_CERT_PATH', raising=False)
+    assert _explicit_verification(params) is explicit
+
+
+def test_connection_warnings():
+    assert connection_warnings({}) == []
+    assert connection_warnings({'docker_host': 'unix:///run/docker.sock', 'tls': True, 'validate_certs': True}) == []
+    assert connection_warnings({'docker_host': 'tcp://engine:2376', 'validate_certs': True}) == []
+    [unverified] = connection_warnings({'docker_host': 'tcp://engine:2376', 'tls': True, 'validate_certs': False})
+    assert 'validate_certs=false' in unverified and 'tcp://engine:2376' in unverified
+    [plain] = connection_warnings({'docker_host': 'tcp://engine:2375'})
+    assert 'without TLS' in plain and 'tcp://engine:2375' in plain
+    assert connection_warnings({'tls_hostname': 'engine.example'}) == [
+        "tls_hostname='engine.example' is ignored without validate_certs=true"]

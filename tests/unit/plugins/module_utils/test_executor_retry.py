@@ -9,8 +9,9 @@ import pytest
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import EngineAPIError
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import (
-    PRUNE_BACKOFF_SECONDS, PRUNE_RETRIES, Outcome, remaining_after, with_prune_retry)
+    PRUNE_BACKOFF_SECONDS, PRUNE_RETRIES, Executor, Outcome, busy_message, remaining_after, with_prune_retry)
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.policy import validate_policy
 
 BUSY = 'a prune operation is already running'
 
@@ -128,3 +129,50 @@ def test_remaining_after_an_interrupted_run_lists_what_is_left_in_plan_order():
     left = remaining_after(outcome, plan)
     assert [(item.type, item.id) for item in left] == [('image', 'i1'), ('image', 'i2'), ('build_cache', 'v1')]
     assert remaining_after(Outcome(), plan) == plan.items
+
+
+# ---------------------------------------------------------------- a prune that stays busy
+class BusyEngine:
+    """Removes containers; every build cache prune answers 409 (another prune is running), or ``other``."""
+
+    def __init__(self, error):
+        self.error = error
+        self.deleted = []
+        self.prunes = 0
+
+    def supports(self, _minimum):
+        return True
+
+    def delete(self, path, params=None):
+        self.deleted.append(path)
+
+    def post(self, path, params=None):
+        self.prunes += 1
+        raise self.error
+
+
+def _cache_plan():
+    return Plan(items=[PlanItem('container', 'c1', ['job'], 10, 'stopped container (exited)'),
+                       PlanItem('build_cache', 'r1', ['regular'], 7, 'unused build cache (regular)'),
+                       PlanItem('build_cache', 'r2', ['regular'], 7, 'unused build cache (regular)')])
+
+
+def test_a_prune_busy_through_every_retry_stops_the_run():
+    engine = BusyEngine(EngineAPIError(409, BUSY))
+    plan = _cache_plan()
+    sleeps = []
+    outcome = Executor(engine, validate_policy({'build_cache': 'all'}), sleep=sleeps.append).run(plan)
+    assert sleeps == [PRUNE_BACKOFF_SECONDS * 2 ** n for n in range(PRUNE_RETRIES)]
+    assert engine.deleted == ['/containers/c1'] and [item.id for item in outcome.removed] == ['c1']
+    assert engine.prunes == PRUNE_RETRIES + 1, 'the second record is not tried: the engine is busy'
+    assert outcome.interrupted == busy_message(EngineAPIError(409, BUSY))
+    assert 'HTTP 409 after %d retries' % PRUNE_RETRIES in outcome.interrupted and '15.5 s' in outcome.interrupted
+    assert [item.id for item in remaining_after(outcome, plan)] == ['r1', 'r2']
+    assert outcome.errors == []
+
+
+def test_other_prune_errors_are_recorded_and_the_run_goes_on():
+    engine = BusyEngine(EngineAPIError(500, 'internal error'))
+    outcome = Executor(engine, validate_policy({'build_cache': 'all'})).run(_cache_plan())
+    assert outcome.interrupted is None and engine.prunes == 2
+    assert outcome.errors == ['build cache r1: internal error', 'build cache r2: internal error']

@@ -145,6 +145,9 @@ BAD = [
     ('volumes', 'named', {}),
     ('build_cache', 'some', {}),
     ('age_basis', 'modified', {}),
+    # the last-used file
+    ('state_path', 'last-used.json', {}),
+    ('state_path', '~user/last-used.json', {}),
 ]
 
 
