@@ -27,7 +27,7 @@ def test_same_as_docker_image_prune(fleet: Fleet, inventory: str, images: str, c
         reset(fleet, host, twin)
         assert image_signatures(host) == image_signatures(twin), 'twins must start identical'
         prune(inventory, {'images': images, 'protect_base_images': False, 'state_path': state_path()},
-               pattern=host.name)
+              pattern=host.name)
         cli(twin, 'image', 'prune', *cli_args)
         assert image_signatures(host) == image_signatures(twin), host.engine
 
@@ -89,14 +89,14 @@ def test_budget_run_ends_under_the_budget(fleet: Fleet, inventory: str) -> None:
         cache = _facts(inventory, host.name)['cache_bytes']
         budget = cache - 3_000_000
         result = prune(inventory, {'images': 'unused', 'build_cache': 'all', 'max_cache_size': str(budget),
-                                    'state_path': state_path()}, pattern=host.name)[host.name]
+                                   'state_path': state_path()}, pattern=host.name)[host.name]
         assert result['changed'] is True
         after = result['ansible_facts']['docker_cache']['cache_bytes']
         assert after <= budget, (after, budget, result['summary'])
         kinds = {item['type'] for item in result['removed']}
         assert {'image', 'build_cache'} <= kinds, result['summary']
         assert prune(inventory, {'images': 'unused', 'build_cache': 'all', 'max_cache_size': str(budget),
-                                  'state_path': state_path()}, pattern=host.name)[host.name]['changed'] is False
+                                 'state_path': state_path()}, pattern=host.name)[host.name]['changed'] is False
 
 
 def test_watermarks(fleet: Fleet, inventory: str) -> None:
@@ -106,14 +106,14 @@ def test_watermarks(fleet: Fleet, inventory: str) -> None:
     facts = run_module(inventory, host.name, 'cachewarden.docker.docker_cache_facts')[host.name]
     fs = facts['ansible_facts']['docker_cache']['filesystem']
     below = prune(inventory, {'images': 'unused', 'high_watermark_percent': str(min(fs['used_percent'] + 5, 100)),
-                               'state_path': state_path()}, check=True, pattern=host.name)[host.name]
+                              'state_path': state_path()}, check=True, pattern=host.name)[host.name]
     assert below['plan'] == [] and below['changed'] is False
     total = fs['used_bytes'] + fs['free_bytes']
     low = 100.0 * (fs['used_bytes'] - 2_000_000) / total
     high = 100.0 * (fs['used_bytes'] - 1_000_000) / total
     above = prune(inventory, {'images': 'unused', 'high_watermark_percent': '%.6f' % high,
-                               'low_watermark_percent': '%.6f' % low, 'state_path': state_path()},
-                   check=True, pattern=host.name)[host.name]
+                              'low_watermark_percent': '%.6f' % low, 'state_path': state_path()},
+                  check=True, pattern=host.name)[host.name]
     assert above['budget']['bytes_to_free'] > 0
     assert above['plan']
     met = any(entry['reason'] == 'budget met' for entry in above['skipped_items'])
