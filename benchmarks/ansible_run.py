@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,6 @@ def _invocations(result: dict[str, Any]) -> int:
 
 def _stamp(text: str) -> float:
     """Seconds of an ISO timestamp as the json callback writes it (``2026-01-01T00:00:00.123456Z``)."""
-    from datetime import datetime  # pylint: disable=import-outside-toplevel
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
@@ -114,17 +114,10 @@ def run(command: list[str], timeout: float = 1800) -> Run:
     return Run(wall, int(rss.group(1)) if rss else 0, output, done.returncode, done.stderr)
 
 
-def playbook(inventory: Path, path: Path, extra_vars: dict[str, Any] | None = None, check: bool = False,
-             forks: int = 5, limit: str | None = None) -> Run:
-    """``ansible-playbook`` of ``path``."""
-    command = [str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), str(path)]
-    if extra_vars:
-        command += ["-e", json.dumps(extra_vars)]
-    if check:
-        command.append("--check")
-    if limit:
-        command += ["--limit", limit]
-    return run(command)
+def playbook(inventory: Path, path: Path, extra_vars: dict[str, Any] | None = None, forks: int = 5) -> Run:
+    """``ansible-playbook`` of ``path`` (check mode, where wanted, is set on the task)."""
+    extra = ["-e", json.dumps(extra_vars)] if extra_vars else []
+    return run([str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), *extra, str(path)])
 
 
 def adhoc(inventory: Path, pattern: str, module: str, args: str, forks: int = 5) -> Run:
