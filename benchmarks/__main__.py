@@ -132,7 +132,8 @@ def page(results: dict[str, Any]) -> str:
         sections.append((f"3. Check-mode planning ({settings['reps']} repetitions)", body))
         targets += rows
         if "prune" in comparisons:
-            notes += report.prune_analysis(comparisons["inprocess"], comparisons["prune"], OURS_PRUNE, REF_PRUNE)
+            notes += report.prune_analysis(comparisons["inprocess"], comparisons["prune"], comparisons["plan"], OURS_PRUNE,
+                                           REF_PRUNE)
     if "fleet" in comparisons:
         body, rows = report.fleet_section(comparisons["fleet"], FLEET_REF, FLEET_OURS, settings["hosts"])
         sections.append((f"4. Fleet ({settings['fleet_reps']} repetitions, alternating, forks {settings['forks']})", body))
