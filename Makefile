@@ -159,3 +159,19 @@ EE_CONTEXT := $(CACHE)/ee
 ee-context: build
 	rm -rf $(EE_CONTEXT)
 	ansible-builder create --file execution-environment.yml --context $(EE_CONTEXT) --output-filename Containerfile
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks side by side with the peers (not part of `make test`; see docs/benchmarks.md). Brings up
+# a sandbox (Docker 28.5, overlay2) in the slot CW_SANDBOX_SLOT, populates it at scale, runs every
+# comparison alternating, writes docs/benchmarks.md and brings the sandbox down.
+#   make bench                     full scale: 2,000 images, 5 repetitions, 25 fleet hosts
+#   make bench BENCH_QUICK=1       a tenth of the scale, 2 repetitions, 3 fleet hosts (a few minutes)
+#   make bench BENCH_REPS=3 BENCH_HOSTS=10 BENCH_ARGS="--keep --reuse"
+BENCH_REPS ?=
+BENCH_HOSTS ?=
+BENCH_QUICK ?=
+BENCH_ARGS ?=
+.PHONY: bench
+bench: system-packages venv collection
+	python -m benchmarks $(if $(BENCH_QUICK),--quick) $(if $(BENCH_REPS),--reps $(BENCH_REPS)) \
+	  $(if $(BENCH_HOSTS),--hosts $(BENCH_HOSTS)) $(BENCH_ARGS)

@@ -8,7 +8,12 @@ from __future__ import annotations
 import os
 import re
 import traceback
+<<<<<<< HEAD
 from typing import Any, Dict, List, Optional, Tuple
+=======
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
+>>>>>>> bench
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
@@ -33,6 +38,9 @@ except ImportError:  # pragma: no cover - exercised on hosts without the SDK
         """Stand-in so except clauses stay valid without the SDK."""
 
 MIN_API_VERSION = '1.41'
+# Requests in flight at once for per-object calls (inspect, delete): the engine serves them
+# concurrently, and staying below the SDK's connection pool size (10) reuses its connections.
+ENGINE_WORKERS = 8
 DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock'
 DEFAULT_TIMEOUT = 60
 
@@ -94,6 +102,19 @@ def connection_warnings(params: Dict[str, Any]) -> List[str]:
 def engine_argument_spec() -> Dict[str, Dict[str, Any]]:
     """A fresh copy of the shared connection options, to merge into a module's spec."""
     return {name: dict(spec) for name, spec in ENGINE_ARGUMENT_SPEC.items()}
+
+
+T = TypeVar('T')
+R = TypeVar('R')
+
+
+def map_concurrently(action: Callable[[T], R], items: Iterable[T], workers: int = ENGINE_WORKERS) -> List[R]:
+    """``action`` on every item, up to ``workers`` at once; results in item order, the first exception raised."""
+    items = list(items)
+    if len(items) < 2 or workers < 2:
+        return [action(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(action, items))
 
 
 class EngineError(Exception):

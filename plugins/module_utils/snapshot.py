@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import API_DF_TYPE_FILTER, Engine, EngineAPIError
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
+    API_DF_TYPE_FILTER, Engine, EngineAPIError, map_concurrently)
 
 BUILTIN_NETWORKS = frozenset(('bridge', 'host', 'none'))
 DF_RETRIES = 5
@@ -380,6 +381,12 @@ def _add_image_detail(engine: Engine, image: Image, containerd_store: bool) -> N
         image.content_size = int(inspect.get('Size') or 0)
 
 
+def _add_config_image(engine: Engine, container: Container) -> None:
+    """The image reference a container was created with (its listing shows only an ID then)."""
+    inspect = engine.get('/containers/%s/json' % container.id)
+    container.config_image = (inspect.get('Config') or {}).get('Image') or ''
+
+
 def _events(engine: Engine, since: int, until: int) -> List[Tuple[str, int]]:
     """(image reference or ID, time) for each container create/start since ``since``."""
     filters = '{"type":["container"],"event":["create","start"]}'
@@ -436,12 +443,9 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
             by_id[container.image_id].containers.append(container.id)
     if layers:
         containerd_store = image_store_name(info) == 'containerd'
-        for image in images:
-            _add_image_detail(engine, image, containerd_store)
-        for container in containers:
-            if container.image.startswith('sha256:'):
-                inspect = engine.get('/containers/%s/json' % container.id)
-                container.config_image = (inspect.get('Config') or {}).get('Image') or ''
+        map_concurrently(lambda image: _add_image_detail(engine, image, containerd_store), images)
+        map_concurrently(lambda container: _add_config_image(engine, container),
+                         [container for container in containers if container.image.startswith('sha256:')])
     root_dir = info.get('DockerRootDir') or '/var/lib/docker'
     return Snapshot(
         taken_at=taken_at,

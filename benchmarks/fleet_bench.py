@@ -1,0 +1,70 @@
+"""Fleet comparison: the enforce playbook over N sandbox hosts vs an ad hoc ``docker system prune -af``."""
+import concurrent.futures
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable
+
+from sandbox import inventory as sandbox_inventory
+from sandbox.client import docker_client
+from sandbox.model import Fleet, Host
+from sandbox.wipe import wipe_client
+
+from . import ansible_run, engine_copy
+from .compare import FLEET_POLICY, Samples, rotated
+from .populate import Populator
+from .scale import Scale
+
+GROUP = "fleet"
+ENFORCE = ansible_run.REPO / "playbooks" / "enforce.yml"
+ENFORCE_NAME = "playbooks/enforce.yml (cachewarden.docker.cache_policy)"
+SHELL_NAME = "ad hoc shell: docker system prune -af"
+
+
+def _each(hosts: list[Host], action: Callable[[Host], Any], workers: int) -> list[Any]:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(action, hosts))
+
+
+def populate(hosts: list[Host], scale: Scale, workers: int = 4) -> None:
+    """Empty each host's engine, fill it at ``scale`` and save its data dir."""
+    def one(host: Host) -> None:
+        client = docker_client(host, timeout=600)
+        try:
+            wipe_client(client)
+            Populator(client, scale, seed=host.index).run()
+        finally:
+            client.close()
+        engine_copy.save(host)
+    _each(hosts, one, workers)
+
+
+def write_inventory(fleet: Fleet, hosts: list[Host], name: str = "fleet.ini") -> Path:
+    """An inventory holding only ``hosts``, in group ``fleet``."""
+    subset = dataclasses.replace(fleet, hosts={host.name: host for host in hosts})
+    path = ansible_run.WORK / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(sandbox_inventory.render(subset, GROUP), encoding="utf-8")
+    return path
+
+
+def compare(inventory: Path, hosts: list[Host], reps: int, forks: int, restore_workers: int = 5) -> dict[str, Samples]:
+    """Per repetition, in rotated order: restore every host, run one contender; wall, peak RSS, module calls per host."""
+    contenders: dict[str, Callable[[], ansible_run.Run]] = {
+        ENFORCE_NAME:
+            lambda: ansible_run.playbook(inventory, ENFORCE, extra_vars={"cachewarden_hosts": GROUP, **FLEET_POLICY}, forks=forks),
+        SHELL_NAME:
+            lambda: ansible_run.adhoc(inventory, GROUP, "ansible.builtin.shell", "docker system prune -af", forks=forks),
+    }
+    samples = {name: Samples() for name in contenders}
+    for rep in range(reps):
+        for name in rotated(list(contenders), rep):
+            reseed = max(_each(hosts, engine_copy.restore, restore_workers))
+            run = contenders[name]()
+            failures = run.failures()
+            if run.returncode != 0 or failures:
+                raise RuntimeError(f"{name} failed (rc {run.returncode}): {'; '.join(failures[:5]) or run.stderr[-1500:]}")
+            calls = run.module_calls()
+            samples[name].add(wall_s=run.wall, max_rss_mb=run.max_rss_kb / 1024, reseed_s=reseed,
+                              calls_max=max(calls.get(host.name, 0) for host in hosts),
+                              calls_min=min(calls.get(host.name, 0) for host in hosts))
+    return samples

@@ -1,0 +1,163 @@
+"""docs/benchmarks.md from the results of one run."""
+import math
+from typing import Any
+
+from .compare import Samples
+
+
+def _s(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f} s"
+
+
+def _ratio(value: float, reference: float) -> str:
+    return "n/a" if reference <= 0 or math.isnan(value) or math.isnan(reference) else f"{value / reference:.2f}x"
+
+
+def _kb(value: float) -> str:
+    return f"{value / 1000:.1f} KB"
+
+
+def _range(samples: Samples, key: str) -> str:
+    low, high = samples.spread(key)
+    return f"{low:.1f}-{high:.1f} s"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows), ""]
+
+
+def _verdict(met: bool, reason: str = "") -> str:
+    return "met" if met else f"missed: {reason}" if reason else "missed"
+
+
+def facts_section(samples: dict[str, Samples], reference: str, ours: str) -> tuple[list[str], list[list[str]]]:
+    """Table of the facts comparison and its target rows."""
+    ref = samples[reference].median("added_s")
+    rows = [[name, _s(item.median("added_s")), _range(item, "added_s"), _ratio(item.median("added_s"), ref),
+             _s(item.median("task_s")), _kb(item.median("result_bytes"))] for name, item in samples.items()]
+    lines = _table(["task", "added over ping (median)", "(min-max)", "vs docker_host_info", "task time (median)", "result size"], rows)
+    added, size = samples[ours].median("added_s"), samples[ours].median("result_bytes")
+    targets = [["facts: added time <= 0.5x docker_host_info", _ratio(added, ref),
+                _verdict(added <= 0.5 * ref, "the time is the engine's GET /system/df, see below")],
+               ["facts: default result < 100 KB per host", _kb(size), _verdict(size < 100_000)]]
+    return lines, targets
+
+
+def prune_section(samples: dict[str, Samples], reference: str, ours: str, expected: int) -> tuple[list[str], list[list[str]]]:
+    """Table of the prune comparison and its target row."""
+    ref = samples[reference].median("task_s")
+    rows = [[name, _s(item.median("task_s")), _range(item, "task_s"), _ratio(item.median("task_s"), ref), _s(item.median("added_s")),
+             f"{item.spread('removed')[0]:.0f}-{item.spread('removed')[1]:.0f}", _s(item.median("reseed_s"))]
+            for name, item in samples.items()]
+    lines = _table(["task", "task time (median)", "(min-max)", f"vs {reference}", "added over ping", "images removed (min-max)",
+                    "engine restore before it"], rows)
+    lines.insert(0, f"Every run starts from the same saved engine; {expected} images are unused and older than 30 days.\n")
+    ours_s = samples[ours].median("task_s")
+    removed_ok = all(item.spread("removed") == (expected, expected) for item in samples.values())
+    targets = [["prune: wall <= 1.1x docker image prune -a -f", _ratio(ours_s, ref),
+                _verdict(ours_s <= 1.1 * ref, "two engine reads per image for the exact plan, see below")],
+               ["prune: every contender removed exactly the same set size", str(expected), _verdict(removed_ok)]]
+    return lines, targets
+
+
+def planning_section(samples: dict[str, Samples], inproc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Check-mode task time plus the in-process breakdown, and the planning target row."""
+    rows = [[name, _s(item.median("task_s")), _range(item, "task_s"), _s(item.median("added_s"))]
+            for name, item in samples.items()]
+    lines = _table(["task", "task time (median)", "(min-max)", "added over ping"], rows)
+    steps = [["connect (version negotiation)", _s(inproc["connect"])],
+             ["read the engine for facts (sizes on)", _s(inproc["facts_snapshot"])],
+             ["build the facts from the snapshot", _s(inproc["facts_build"])],
+             ["read the engine for the prune (with per-image layers)", _s(inproc["prune_snapshot"])],
+             [f"plan ({inproc['images']} images -> {inproc['plan_items']} items), pure", _s(inproc["plan"])]]
+    lines += ["In-process, the module_utils code against the engine's socket (each read once; the plan: median of the "
+              "repetitions):", ""]
+    lines += _table(["step", "time"], steps)
+    calls = [[key, str(value)] for key, value in sorted(inproc["prune_calls"].items())]
+    lines += ["Engine API calls of one prune snapshot:", ""] + _table(["call", "count"], calls)
+    targets = [["planning at this scale < 1 s (pure planner)", _s(inproc["plan"]), _verdict(inproc["plan"] < 1.0)]]
+    return lines, targets
+
+
+def fleet_section(samples: dict[str, Samples], reference: str, ours: str, hosts: int) -> tuple[list[str], list[list[str]]]:
+    """Table of the fleet comparison and its target rows."""
+    ref = samples[reference].median("wall_s")
+    rows = [[name, _s(item.median("wall_s")), _range(item, "wall_s"), _ratio(item.median("wall_s"), ref),
+             f"{item.median('max_rss_mb'):.0f} MB",
+             f"{item.spread('calls_min')[0]:.0f}-{item.spread('calls_max')[1]:.0f}", _s(item.median("reseed_s"))]
+            for name, item in samples.items()]
+    lines = _table(["run", f"wall over {hosts} hosts (median)", "(min-max)", "vs shell prune", "controller peak RSS",
+                    "module calls per host (min-max)", "engine restore before it (slowest host)"], rows)
+    wall, calls = samples[ours].median("wall_s"), samples[ours].spread("calls_max")[1]
+    targets = [["fleet: <= 2 module calls per host", f"{calls:.0f}", _verdict(calls <= 2)],
+               ["fleet: wall within 1.5x the shell prune", _ratio(wall, ref),
+                _verdict(wall <= 1.5 * ref, "Ansible's per-task cost of the role's ten tasks per host, see below")]]
+    return lines, targets
+
+
+def render(results: dict[str, Any], sections: list[tuple[str, list[str]]], targets: list[list[str]], notes: list[str]) -> str:
+    """The whole page."""
+    machine, engine, population = results["machine"], results["engine"], results["population"]
+    lines = ["# Benchmarks", "",
+             "Written by `make bench` (benchmarks/, not part of `make test`); the figures below are the ones that run printed.", "",
+             "## Machine and engine", ""]
+    lines += _table(["", ""], [[key, str(value)] for key, value in {**machine, **engine}.items()])
+    lines += ["## Population", ""]
+    lines += _table(["what", "count"], [[key, str(value)] for key, value in population["counts"].items()])
+    lines += _table(["step", "time"], [[key, _s(value)] for key, value in population["timings"].items()])
+    lines += ["## Targets", ""] + _table(["target", "measured", "verdict"], targets)
+    for title, body in sections:
+        lines += [f"## {title}", ""] + body
+    lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
+    lines += ["## How to reproduce", "",
+              "    make bench                        # full scale (Docker 28.5, overlay2), writes this page",
+              "    make bench BENCH_QUICK=1          # a tenth of the scale, to try the harness",
+              "    make bench BENCH_REPS=3 BENCH_ARGS=\"--prune-reps 2 --fleet-reps 2\"",
+              "", f"This page: {_settings_line(results['settings'])}.", ""]
+    return "\n".join(lines)
+
+
+def _settings_line(settings: dict[str, Any]) -> str:
+    return (f"{settings['reps']} repetitions of the facts and planning comparisons, {settings['prune_reps']} of the prune "
+            f"comparison, {settings['fleet_reps']} of the fleet comparison over {settings['hosts']} hosts "
+            f"(forks {settings['forks']})")
+
+
+def method_notes(machine: dict[str, Any], reused: bool) -> list[str]:
+    """How the figures were taken, stated once on the page."""
+    notes = [
+        "Task times come from the `ansible.posix.json` callback (per-task start and end). \"Added over ping\" is a task's time "
+        "minus that of an `ansible.builtin.ping` task in the same play, run after a first ping has opened the SSH connection; "
+        "pipelining is on, as in the integration tests.",
+        "Each repetition runs every contender once, the order rotated from one repetition to the next; the tables give "
+        "medians. Peak memory is `Maximum resident set size` from `/usr/bin/time -v` (the largest single controller process).",
+        f"The machine was shared with other work while this ran (other test suites in parallel; load average "
+        f"{machine.get('load average at start', '?')} at the start, {machine.get('load average at end', '?')} at the end, "
+        f"on {machine.get('CPU', '?')}). Absolute times are inflated by that; alternating repetitions keep the ratios fair.",
+    ]
+    if reused:
+        notes.append("The population figures are those recorded when this engine was populated (same code); this run restored "
+                     "the engine from the copy saved then (`--reuse`).")
+    return notes
+
+
+def prune_analysis(inproc: dict[str, Any], prune: dict[str, Samples], plan: dict[str, Samples], ours: str,
+                   reference: str) -> list[str]:
+    """Where the prune's time goes: the engine's per-image answers vs our own work."""
+    calls = inproc["prune_calls"]
+    per_image = calls.get("GET /images/{id}/json", 0) + calls.get("GET /images/{id}/history", 0)
+    images = max(inproc["images"], 1)
+    return [
+        f"Where {ours}'s time goes (in-process, module_utils against the engine socket): reading the engine with the "
+        f"per-image layer detail made {sum(calls.values())} API calls, {per_image} of them one inspect and one history per image "
+        f"({per_image / images:.0f} per image), and took {inproc['prune_snapshot']:.1f} s, about "
+        f"{1000 * inproc['prune_snapshot'] / images:.1f} ms per image with 8 requests in flight; planning took "
+        f"{inproc['plan']:.2f} s. The engine API has no call that lists the layers of all images at once, and the exact "
+        f"per-item byte prediction (and the protection of layers shared with kept images) needs them, so this part is "
+        f"the engine's per-image answer time. The deletions themselves run 8 at a time. (The in-process reads run once, so "
+        f"the load of that moment weighs on them; the check-mode task, which makes the same reads, took "
+        f"{min(item.median('added_s') for item in plan.values()):.1f} s added over ping, median of the repetitions.)",
+        f"{reference} does no prediction and no per-image reads: it walks the image store inside the engine in one call "
+        f"({prune[reference].median('added_s'):.1f} s added over ping here).",
+    ]
