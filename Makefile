@@ -162,7 +162,7 @@ ee-context: build
 
 # ---------------------------------------------------------------------------------------------
 # Benchmarks side by side with the peers (not part of `make test`; see docs/benchmarks.md). Brings up
-# a sandbox (Docker 28.5, overlay2) in the slot CW_SANDBOX_SLOT, populates it at scale, runs every
+# a sandbox (Docker 28.5, overlay2) in sandbox slot BENCH_SLOT (5), populates it at scale, runs every
 # comparison alternating, writes docs/benchmarks.md and brings the sandbox down.
 #   make bench                     full scale: 2,000 images, 5 repetitions, 25 fleet hosts
 #   make bench BENCH_QUICK=1       a tenth of the scale, 2 repetitions, 3 fleet hosts (a few minutes)
@@ -171,7 +171,9 @@ BENCH_REPS ?=
 BENCH_HOSTS ?=
 BENCH_QUICK ?=
 BENCH_ARGS ?=
+# Its own sandbox slot (see sandbox/paths.py): the demo fleet (slot 0) and the test fleets stay untouched.
+BENCH_SLOT ?= 5
 .PHONY: bench
 bench: system-packages venv collection
-	python -m benchmarks $(if $(BENCH_QUICK),--quick) $(if $(BENCH_REPS),--reps $(BENCH_REPS)) \
+	CW_SANDBOX_SLOT=$(BENCH_SLOT) python -m benchmarks $(if $(BENCH_QUICK),--quick) $(if $(BENCH_REPS),--reps $(BENCH_REPS)) \
 	  $(if $(BENCH_HOSTS),--hosts $(BENCH_HOSTS)) $(BENCH_ARGS)
