@@ -8,12 +8,8 @@ from __future__ import annotations
 import os
 import re
 import traceback
-<<<<<<< HEAD
-from typing import Any, Dict, List, Optional, Tuple
-=======
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
->>>>>>> bench
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
