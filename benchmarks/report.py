@@ -132,9 +132,11 @@ def method_notes(machine: dict[str, Any], reused: bool) -> list[str]:
         "pipelining is on, as in the integration tests.",
         "Each repetition runs every contender once, the order rotated from one repetition to the next; the tables give "
         "medians. Peak memory is `Maximum resident set size` from `/usr/bin/time -v` (the largest single controller process).",
-        f"The machine was shared with other work while this ran (other test suites in parallel; load average "
-        f"{machine.get('load average at start', '?')} at the start, {machine.get('load average at end', '?')} at the end, "
-        f"on {machine.get('CPU', '?')}). Absolute times are inflated by that; alternating repetitions keep the ratios fair.",
+        f"Load average {machine.get('load average at start', '?')} at the start, "
+        f"{machine.get('load average at end', '?')} at the end, on {machine.get('CPU', '?')}. The sandbox hosts run on "
+        "this machine: their engines, sshd and the modules' Python share its cores with the controller (the 25-host "
+        "fleet itself raises the load), where a real fleet runs them on each host. Alternating repetitions keep the "
+        "ratios fair.",
     ]
     if reused:
         notes.append("The population figures are those recorded when this engine was populated (same code); this run restored "
