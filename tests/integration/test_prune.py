@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Tuple
 import pytest
 from ansible_cli import run_module
 from fleet_helpers import cli, engine_listing, image_signatures, pairs, reset
-from prune_helpers import MODULE, prune, state_path
+from prune_helpers import MODULE, ids, prune, state_path
 
 from sandbox.fleet import Fleet, Host
 
@@ -108,14 +108,17 @@ def test_watermarks(fleet: Fleet, inventory: str) -> None:
     below = prune(inventory, {'images': 'unused', 'high_watermark_percent': str(min(fs['used_percent'] + 5, 100)),
                               'state_path': state_path()}, check=True, pattern=host.name)[host.name]
     assert below['plan'] == [] and below['changed'] is False
+    # The disk is the machine's: other tests (the other xdist worker) write and free tens of MB on it meanwhile, so
+    # the marks sit well below the usage just read; everything removable is then planned (the LRU stop at a size is
+    # covered by the budget tests above and by the planner's unit tests).
     total = fs['used_bytes'] + fs['free_bytes']
-    low = 100.0 * (fs['used_bytes'] - 2_000_000) / total
-    high = 100.0 * (fs['used_bytes'] - 1_000_000) / total
+    low = 100.0 * (fs['used_bytes'] - 201_000_000) / total
+    high = 100.0 * (fs['used_bytes'] - 200_000_000) / total
     above = prune(inventory, {'images': 'unused', 'high_watermark_percent': '%.6f' % high,
                               'low_watermark_percent': '%.6f' % low, 'state_path': state_path()},
                   check=True, pattern=host.name)[host.name]
-    assert above['budget']['bytes_to_free'] > 0
-    assert above['plan']
-    met = any(entry['reason'] == 'budget met' for entry in above['skipped_items'])
-    # Either enough is planned to reach the low mark, or everything removable is planned.
-    assert above['predicted_bytes'] >= above['budget']['bytes_to_free'] or not met
+    assert above['budget']['bytes_to_free'] > above['predicted_bytes'] > 0
+    assert not any(entry['reason'] == 'budget met' for entry in above['skipped_items'])
+    everything = prune(inventory, {'images': 'unused', 'state_path': state_path()}, check=True,
+                       pattern=host.name)[host.name]
+    assert ids(above['plan']) == ids(everything['plan'])
