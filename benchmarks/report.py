@@ -157,7 +157,7 @@ def prune_analysis(inproc: dict[str, Any], prune: dict[str, Samples], plan: dict
         f"{1000 * inproc['prune_snapshot'] / images:.1f} ms per image with 8 requests in flight; planning took "
         f"{inproc['plan']:.2f} s. The engine API has no call that lists the layers of all images at once, and the exact "
         f"per-item byte prediction (and the protection of layers shared with kept images) needs them, so this part is "
-        f"the engine's per-image answer time. The deletions themselves run 8 at a time. (The in-process reads run once, so "
+        f"the engine's per-image answer time. (The in-process reads run once, so "
         f"the load of that moment weighs on them; the check-mode task, which makes the same reads, took "
         f"{min(item.median('added_s') for item in plan.values()):.1f} s added over ping, median of the repetitions.)",
         f"{reference} does no prediction and no per-image reads: it walks the image store inside the engine in one call "

@@ -8,19 +8,17 @@ started using since the plan was made; such refusals are reported as skipped, ne
 retried with force. A concurrent prune on the engine (HTTP 409 "prune ... already running")
 is retried with backoff; when the engine still answers so after the last retry, the run stops there
 (the rest of the plan is reported as not done) instead of waiting out the backoff for every record.
-Items of one wave (see PlanItem) are deleted several at a time.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    API_BUILD_PRUNE_RESERVED, Engine, EngineAPIError, EngineError, map_concurrently)
+    API_BUILD_PRUNE_RESERVED, Engine, EngineAPIError, EngineError)
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
 
@@ -65,12 +63,6 @@ def with_prune_retry(call: Callable[[], Any], sleep: Callable[[float], None] = t
     raise AssertionError('unreachable')  # pragma: no cover
 
 
-def waves(items: List[PlanItem]) -> Iterator[List[PlanItem]]:
-    """Runs of consecutive items of the same type and wave, in plan order."""
-    for _key, group in itertools.groupby(items, key=lambda item: (item.type, item.wave)):
-        yield list(group)
-
-
 class Executor:
     """Carries out one plan on one engine."""
 
@@ -84,8 +76,9 @@ class Executor:
         """Remove in plan order: containers, images, volumes, networks, then build cache in one call."""
         cache_items = [item for item in plan.items if item.type == 'build_cache']
         try:
-            for wave in waves([item for item in plan.items if item.type != 'build_cache']):
-                self._remove_wave(wave)
+            for item in plan.items:
+                if item.type != 'build_cache':
+                    self._remove(item)
             if cache_items:
                 self._prune_build_cache(cache_items)
         except EngineError as exc:  # the engine went away: stop, report what is left
@@ -95,23 +88,7 @@ class Executor:
     def _skip(self, item: PlanItem, reason: str) -> None:
         self.outcome.skipped.append({'type': item.type, 'id': item.id, 'names': list(item.names), 'reason': reason})
 
-    def _remove_wave(self, items: List[PlanItem]) -> None:
-        """Delete the items concurrently, then record each outcome in plan order.
-
-        When the engine went away (an error other than an API answer), what did succeed is
-        still recorded before the error stops the run.
-        """
-        gone: Optional[EngineError] = None
-        for item, error in zip(items, map_concurrently(self._attempt, items)):
-            if error is None or isinstance(error, EngineAPIError):
-                self._record(item, error)
-            else:
-                gone = gone or error
-        if gone is not None:
-            raise gone
-
-    def _attempt(self, item: PlanItem) -> Optional[EngineError]:
-        """Delete one item; the engine's error instead of raising it (this runs in a worker thread)."""
+    def _remove(self, item: PlanItem) -> None:
         try:
             if item.type == 'container':
                 self.engine.delete('/containers/%s' % item.id, params={'v': 0, 'force': 0})
@@ -121,20 +98,19 @@ class Executor:
                 self.engine.delete('/volumes/%s' % item.id)
             elif item.type == 'network':
                 self.engine.delete('/networks/%s' % item.id)
-        except EngineError as exc:
-            return exc
-        return None
-
-    def _record(self, item: PlanItem, error: Optional[EngineAPIError]) -> None:
-        if error is None or (error.status_code == 404 and item.type == 'image'):
-            # (a 404 image: the engine deleted it with a child removed earlier in the plan)
-            self.outcome.removed.append(item)
-        elif error.status_code == 404:
-            self._skip(item, 'already gone')
-        elif error.status_code in (403, 409):
-            self._skip(item, 'in use since the plan was made: %s' % error)
-        else:
-            self.outcome.errors.append('%s %s: %s' % (item.type, item.id, error))
+        except EngineAPIError as exc:
+            if exc.status_code == 404 and item.type == 'image':
+                pass  # the engine deleted it with a child removed earlier in the plan
+            elif exc.status_code == 404:
+                self._skip(item, 'already gone')
+                return
+            elif exc.status_code in (403, 409):
+                self._skip(item, 'in use since the plan was made: %s' % exc)
+                return
+            else:
+                self.outcome.errors.append('%s %s: %s' % (item.type, item.id, exc))
+                return
+        self.outcome.removed.append(item)
 
     def _remove_image(self, item: PlanItem) -> None:
         """Delete by ID; an image with several tags is untagged reference by reference.

@@ -83,6 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    # The modules read with several requests in flight; the default backlog of 5 makes connects fail with EAGAIN.
+    request_queue_size = 64
     proxy: 'EngineProxy'
 
 
