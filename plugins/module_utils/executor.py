@@ -8,23 +8,28 @@ started using since the plan was made; such refusals are reported as skipped, ne
 retried with force. A concurrent prune on the engine (HTTP 409 "prune ... already running")
 is retried with backoff; when the engine still answers so after the last retry, the run stops there
 (the rest of the plan is reported as not done) instead of waiting out the backoff for every record.
+Items of one wave (see PlanItem) are deleted several at a time.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    API_BUILD_PRUNE_RESERVED, Engine, EngineAPIError, EngineError)
+    API_BUILD_PRUNE_RESERVED, Engine, EngineAPIError, EngineError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
 
 PRUNE_RETRIES = 5
 PRUNE_BACKOFF_SECONDS = 0.5
 CACHE_RELEASE_TRIES = 4
+# Record IDs named in one build cache prune call (BuildKit's IDs are 25 characters: about 2.6 KB of URL).
+CACHE_IDS_PER_CALL = 100
 
 
 @dataclass
@@ -63,6 +68,12 @@ def with_prune_retry(call: Callable[[], Any], sleep: Callable[[float], None] = t
     raise AssertionError('unreachable')  # pragma: no cover
 
 
+def waves(items: List[PlanItem]) -> Iterator[List[PlanItem]]:
+    """Runs of consecutive items of the same type and wave, in plan order."""
+    for _key, group in itertools.groupby(items, key=lambda item: (item.type, item.wave)):
+        yield list(group)
+
+
 class Executor:
     """Carries out one plan on one engine."""
 
@@ -76,9 +87,8 @@ class Executor:
         """Remove in plan order: containers, images, volumes, networks, then build cache in one call."""
         cache_items = [item for item in plan.items if item.type == 'build_cache']
         try:
-            for item in plan.items:
-                if item.type != 'build_cache':
-                    self._remove(item)
+            for wave in waves([item for item in plan.items if item.type != 'build_cache']):
+                self._remove_wave(wave)
             if cache_items:
                 self._prune_build_cache(cache_items)
         except EngineError as exc:  # the engine went away: stop, report what is left
@@ -88,7 +98,27 @@ class Executor:
     def _skip(self, item: PlanItem, reason: str) -> None:
         self.outcome.skipped.append({'type': item.type, 'id': item.id, 'names': list(item.names), 'reason': reason})
 
-    def _remove(self, item: PlanItem) -> None:
+    def _remove_wave(self, items: List[PlanItem]) -> None:
+        """Delete the items concurrently, then record each outcome in plan order.
+
+        When the engine went away (an error other than an API answer), what did succeed is
+        still recorded before the error stops the run. An item the engine refused with an
+        unexpected error is tried once more alone, in case the error came from deleting it
+        side by side with others.
+        """
+        gone: Optional[EngineError] = None
+        for item, error in zip(items, map_concurrently(self._attempt, items)):
+            if len(items) > 1 and isinstance(error, EngineAPIError) and error.status_code not in (403, 404, 409):
+                error = self._attempt(item)
+            if error is None or isinstance(error, EngineAPIError):
+                self._record(item, error)
+            else:
+                gone = gone or error
+        if gone is not None:
+            raise gone
+
+    def _attempt(self, item: PlanItem) -> Optional[EngineError]:
+        """Delete one item; the engine's error instead of raising it (this runs in a worker thread)."""
         try:
             if item.type == 'container':
                 self.engine.delete('/containers/%s' % item.id, params={'v': 0, 'force': 0})
@@ -98,19 +128,20 @@ class Executor:
                 self.engine.delete('/volumes/%s' % item.id)
             elif item.type == 'network':
                 self.engine.delete('/networks/%s' % item.id)
-        except EngineAPIError as exc:
-            if exc.status_code == 404 and item.type == 'image':
-                pass  # the engine deleted it with a child removed earlier in the plan
-            elif exc.status_code == 404:
-                self._skip(item, 'already gone')
-                return
-            elif exc.status_code in (403, 409):
-                self._skip(item, 'in use since the plan was made: %s' % exc)
-                return
-            else:
-                self.outcome.errors.append('%s %s: %s' % (item.type, item.id, exc))
-                return
-        self.outcome.removed.append(item)
+        except EngineError as exc:
+            return exc
+        return None
+
+    def _record(self, item: PlanItem, error: Optional[EngineAPIError]) -> None:
+        if error is None or (error.status_code == 404 and item.type == 'image'):
+            # (a 404 image: the engine deleted it with a child removed earlier in the plan)
+            self.outcome.removed.append(item)
+        elif error.status_code == 404:
+            self._skip(item, 'already gone')
+        elif error.status_code in (403, 409):
+            self._skip(item, 'in use since the plan was made: %s' % error)
+        else:
+            self.outcome.errors.append('%s %s: %s' % (item.type, item.id, error))
 
     def _remove_image(self, item: PlanItem) -> None:
         """Delete by ID; an image with several tags is untagged reference by reference.
@@ -138,10 +169,13 @@ class Executor:
                     item.id, (container.get('Names') or [container.get('Id', '?')])[0]))
 
     def _prune_build_cache(self, items: List[PlanItem]) -> None:
-        """One prune call per record: the engine takes a single ``id`` filter value per call.
+        """Prune the planned records by name, up to CACHE_IDS_PER_CALL per call.
 
-        A record that shared its snapshot with an image removed just before is only released once
-        the containerd store has collected that image, so records the engine kept get a few more tries.
+        The engine takes a single ``id`` filter value per call, which BuildKit matches as a regular
+        expression: an anchored alternation of the record IDs names exactly the plan's records, and
+        BuildKit then frees them children first within the one call. A record that shared its snapshot
+        with an image removed just before is only released once the containerd store has collected
+        that image, so records the engine kept get a few more tries.
         """
         params: Dict[str, Any] = {'all': 1}
         reserve = self.policy.build_cache_reserve
@@ -153,30 +187,33 @@ class Executor:
         for attempt in range(CACHE_RELEASE_TRIES):
             if attempt:
                 self.sleep(PRUNE_BACKOFF_SECONDS * attempt)
-            kept = []
-            for item in pending:
-                if not self._prune_record(item, params):
-                    kept.append(item)
+            kept: List[PlanItem] = []
+            for start in range(0, len(pending), CACHE_IDS_PER_CALL):
+                kept += self._prune_records(pending[start:start + CACHE_IDS_PER_CALL], params)
             pending = kept
             if not pending:
                 return
         for item in pending:
             self._skip(item, 'the engine kept it (in use, or within the reserve)')
 
-    def _prune_record(self, item: PlanItem, params: Dict[str, Any]) -> bool:
-        """Prune one record; True when it is gone or failed for good (an error is recorded)."""
-        call_params = dict(params, filters=json.dumps({'id': [item.id]}))
+    def _prune_records(self, items: List[PlanItem], params: Dict[str, Any]) -> List[PlanItem]:
+        """Prune some records in one call; the ones the engine kept (an error is recorded for each on failure)."""
+        call_params = dict(params, filters=json.dumps({'id': [record_id_pattern([item.id for item in items])]}))
         try:
             report = with_prune_retry(lambda: self.engine.post('/build/prune', params=call_params), self.sleep) or {}
         except EngineAPIError as exc:
             if _is_prune_running(exc):
                 raise EngineError(busy_message(exc)) from exc
-            self.outcome.errors.append('build cache %s: %s' % (item.id, exc))
-            return True
-        if item.id in (report.get('CachesDeleted') or []):
-            self.outcome.removed.append(item)
-            return True
-        return False
+            self.outcome.errors.extend('build cache %s: %s' % (item.id, exc) for item in items)
+            return []
+        deleted = set(report.get('CachesDeleted') or [])
+        self.outcome.removed.extend(item for item in items if item.id in deleted)
+        return [item for item in items if item.id not in deleted]
+
+
+def record_id_pattern(record_ids: List[str]) -> str:
+    """A regular expression (RE2, as BuildKit's filters use) matching exactly these record IDs."""
+    return '^(%s)$' % '|'.join(re.escape(record_id) for record_id in record_ids)
 
 
 def remaining_after(outcome: Outcome, plan: Plan) -> Optional[List[PlanItem]]:

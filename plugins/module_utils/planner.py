@@ -38,6 +38,9 @@ class PlanItem:
     bytes: int
     reason: str
     action: str = 'remove'
+    # Consecutive items of one type and wave may be removed at the same time. An image's wave is
+    # minus its depth, so a child never shares a wave with its parent. Not part of results or equality.
+    wave: int = field(default=0, compare=False)
 
     def as_dict(self) -> Dict[str, Any]:
         """Plain data for results."""
@@ -364,10 +367,11 @@ def _plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str
     for image in sorted(images, key=lambda i: (-depth[i.id], i.id)):
         if image.id in deleted:
             reason = candidates.get(image.id, 'untagged parent of a removed image')
-            plan.items.append(PlanItem('image', image.id, list(image.tags), credit[image.id], reason))
+            plan.items.append(PlanItem('image', image.id, list(image.tags), credit[image.id], reason, wave=-depth[image.id]))
         elif image.id in candidates:
             plan.items.append(PlanItem('image', image.id, image.tags, 0,
-                                       candidates[image.id] + ' (untag only: other images build on it)', 'untag'))
+                                       candidates[image.id] + ' (untag only: other images build on it)', 'untag',
+                                       wave=-depth[image.id]))
     return sum(credit.values())
 
 

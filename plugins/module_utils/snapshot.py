@@ -15,10 +15,11 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     API_DF_TYPE_FILTER, Engine, EngineAPIError, map_concurrently)
+from ansible_collections.cachewarden.docker.plugins.module_utils.layer_sizes import derive, history_to_read
 
 BUILTIN_NETWORKS = frozenset(('bridge', 'host', 'none'))
 DF_RETRIES = 5
@@ -370,15 +371,54 @@ def _filesystem(root_dir: str, docker_host: str) -> Optional[Filesystem]:
                       used_bytes=(stat.f_blocks - stat.f_bfree) * stat.f_frsize)
 
 
-def _add_image_detail(engine: Engine, image: Image, containerd_store: bool) -> None:
-    """Layers with their sizes, the last tag time and, on the containerd store, the content size."""
-    inspect = engine.get('/images/%s/json' % image.id)
-    history = engine.get('/images/%s/history' % image.id)
-    image.layers = layer_sizes((inspect.get('RootFS') or {}).get('Layers') or [], history or [])
-    image.last_tagged = parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
-    image.buildkit = any((step.get('Comment') or '').startswith('buildkit') for step in history or [])
+def _built_by_buildkit(history: Sequence[Dict[str, Any]]) -> bool:
+    return any((step.get('Comment') or '').startswith('buildkit') for step in history)
+
+
+def _add_image_detail(engine: Engine, images: List[Image], containerd_store: bool, shared_cache_sizes: Set[int]) -> None:
+    """Layers with their sizes, the last tag time, whether BuildKit built it and, on the containerd store,
+    the content size.
+
+    One inspect per image. History (one more call per image) is read where the layer sizes cannot be
+    derived from image sizes (see layer_sizes; not on the containerd store, whose sizes are not sums of
+    layers), and where BuildKit matters: a layer as large as a shared build cache record.
+    """
+    inspects = map_concurrently(lambda image: engine.get('/images/%s/json' % image.id) or {}, images)
+    diff_ids: Dict[str, List[str]] = {}
+    for image, inspect in zip(images, inspects):
+        diff_ids[image.id] = (inspect.get('RootFS') or {}).get('Layers') or []
+        image.last_tagged = parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
+        if containerd_store:
+            image.content_size = int(inspect.get('Size') or 0)
+    by_id = {image.id: image for image in images}
+    read: Set[str] = set()
+
+    def read_history(image_ids: List[str]) -> None:
+        histories = map_concurrently(lambda image_id: engine.get('/images/%s/history' % image_id) or [], image_ids)
+        for image_id, history in zip(image_ids, histories):
+            read.add(image_id)
+            by_id[image_id].layers = layer_sizes(diff_ids[image_id], history)
+            by_id[image_id].buildkit = _built_by_buildkit(history)
+
     if containerd_store:
-        image.content_size = int(inspect.get('Size') or 0)
+        read_history(list(by_id))
+        return
+    stacks = {image.id: (chain_ids(diff_ids[image.id]), image.size) for image in images}
+    known: Dict[str, int] = {}
+    resolved: Dict[str, List[int]] = {}
+    while True:
+        unread = {image_id: stack for image_id, stack in stacks.items() if image_id not in read}
+        resolved.update(derive({image_id: stack for image_id, stack in unread.items() if image_id not in resolved}, known))
+        batch = history_to_read(unread, resolved)
+        if not batch:
+            break
+        read_history(batch)
+        for image_id in batch:
+            known.update((layer.chain_id, layer.size) for layer in by_id[image_id].layers or [])
+    for image_id, sizes in resolved.items():
+        by_id[image_id].layers = [Layer(chain, size) for chain, size in zip(stacks[image_id][0], sizes)]
+    read_history([image_id for image_id in resolved
+                  if any(layer.size in shared_cache_sizes for layer in by_id[image_id].layers or [])])
 
 
 def _add_config_image(engine: Engine, container: Container) -> None:
@@ -441,9 +481,10 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
     for container in containers:
         if container.image_id in by_id:
             by_id[container.image_id].containers.append(container.id)
+    build_cache = _build_cache(df.get('BuildCache') or [])
     if layers:
-        containerd_store = image_store_name(info) == 'containerd'
-        map_concurrently(lambda image: _add_image_detail(engine, image, containerd_store), images)
+        shared_cache_sizes = {record.size for record in build_cache if record.shared and record.size > 0}
+        _add_image_detail(engine, images, image_store_name(info) == 'containerd', shared_cache_sizes)
         map_concurrently(lambda container: _add_config_image(engine, container),
                          [container for container in containers if container.image.startswith('sha256:')])
     root_dir = info.get('DockerRootDir') or '/var/lib/docker'
@@ -463,7 +504,7 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
         containers=containers,
         volumes=_volumes(volume_listing, containers),
         networks=_networks(engine.get('/networks') or [], containers),
-        build_cache=_build_cache(df.get('BuildCache') or []),
+        build_cache=build_cache,
         layers_size=int(df.get('LayersSize') or 0),
         df_image_ids=[item['Id'] for item in df_images],
         sizes_computed=bool(sizes or not engine.supports(API_DF_TYPE_FILTER)),

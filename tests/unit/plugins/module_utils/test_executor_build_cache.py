@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""executor.py: build cache records pruned by name, many per call, against an engine that behaves like
+BuildKit's prune (the id filter is a regular expression; a record goes only once no record builds on it)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.executor import (
+    CACHE_IDS_PER_CALL, CACHE_RELEASE_TRIES, PRUNE_BACKOFF_SECONDS, Executor, record_id_pattern, remaining_after)
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.policy import validate_policy
+
+
+class PruningEngine:
+    """Records by ID with their parents; ``stuck`` records are never released."""
+
+    def __init__(self, parents, stuck=(), api_at_least=True):
+        self.records = dict(parents)
+        self.stuck = set(stuck)
+        self.calls = []
+        self.api_at_least = api_at_least
+
+    def supports(self, _minimum):
+        return self.api_at_least
+
+    def post(self, path, params=None):
+        assert path == '/build/prune'
+        self.calls.append(params)
+        (pattern,) = json.loads(params['filters'])['id']
+        matching = {record for record in self.records if re.search(pattern, record)}
+        deleted = []
+        progress = True
+        while progress:  # children first, within the one call
+            progress = False
+            for record in sorted(matching - set(deleted) - self.stuck):
+                if not any(record in parents for other, parents in self.records.items() if other != record):
+                    deleted.append(record)
+                    del self.records[record]
+                    progress = True
+        return {'CachesDeleted': deleted, 'SpaceReclaimed': len(deleted)}
+
+
+def _plan(record_ids):
+    return Plan(items=[PlanItem('build_cache', record_id, ['regular'], 1, 'any build cache (regular)')
+                       for record_id in record_ids])
+
+
+def test_the_pattern_matches_exactly_the_named_ids():
+    pattern = record_id_pattern(['abc', 'x1y2'])
+    assert pattern == '^(abc|x1y2)$'
+    assert re.search(pattern, 'abc') and re.search(pattern, 'x1y2')
+    assert not re.search(pattern, 'abcd') and not re.search(pattern, 'zabc') and not re.search(pattern, 'x1y')
+    assert record_id_pattern(['a.b']) == r'^(a\.b)$' and not re.search(record_id_pattern(['a.b']), 'axb')
+
+
+def test_a_chain_goes_in_one_call_whatever_the_order():
+    # r1 <- r2 <- r3 (r3 built on r2 built on r1), named parents first: BuildKit orders them itself.
+    engine = PruningEngine({'r1': [], 'r2': ['r1'], 'r3': ['r2'], 'other': []})
+    outcome = Executor(engine, validate_policy({'build_cache': 'all'})).run(_plan(['r1', 'r2', 'r3']))
+    assert len(engine.calls) == 1 and engine.calls[0]['all'] == 1
+    assert sorted(item.id for item in outcome.removed) == ['r1', 'r2', 'r3']
+    assert list(engine.records) == ['other'], 'a record outside the plan stays'
+    assert remaining_after(outcome, _plan(['r1', 'r2', 'r3'])) is None
+
+
+def test_many_records_are_split_over_calls():
+    ids = ['rec%03d' % number for number in range(CACHE_IDS_PER_CALL * 2 + 5)]
+    engine = PruningEngine({record_id: [] for record_id in ids})
+    outcome = Executor(engine, validate_policy({'build_cache': 'all'})).run(_plan(ids))
+    assert len(engine.calls) == 3 and len(outcome.removed) == len(ids) and not engine.records
+    named = [json.loads(call['filters'])['id'][0] for call in engine.calls]
+    assert named[0] == record_id_pattern(ids[:CACHE_IDS_PER_CALL])
+    assert named[2] == record_id_pattern(ids[2 * CACHE_IDS_PER_CALL:])
+
+
+def test_records_the_engine_keeps_are_tried_again_then_skipped():
+    engine = PruningEngine({'r1': [], 'r2': []}, stuck={'r2'})
+    sleeps = []
+    outcome = Executor(engine, validate_policy({'build_cache': 'all'}), sleep=sleeps.append).run(_plan(['r1', 'r2']))
+    assert [item.id for item in outcome.removed] == ['r1']
+    assert [(entry['id'], entry['reason']) for entry in outcome.skipped] == [
+        ('r2', 'the engine kept it (in use, or within the reserve)')]
+    assert len(engine.calls) == CACHE_RELEASE_TRIES
+    assert [json.loads(call['filters'])['id'][0] for call in engine.calls[1:]] == ['^(r2)$'] * (CACHE_RELEASE_TRIES - 1)
+    assert sleeps == [PRUNE_BACKOFF_SECONDS * attempt for attempt in range(1, CACHE_RELEASE_TRIES)]
+
+
+def test_the_reserve_goes_with_every_call_under_the_name_the_api_knows():
+    for newer, key in ((True, 'reserved-space'), (False, 'keep-storage')):
+        engine = PruningEngine({'r1': []}, api_at_least=newer)
+        Executor(engine, validate_policy({'build_cache': 'all', 'build_cache_reserve': '1MB'})).run(_plan(['r1']))
+        assert engine.calls[0][key] == 1000000 and len(engine.calls) == 1
