@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+import requests
 import requests.exceptions
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
@@ -18,6 +19,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     EngineError,
     _explicit_verification,
     api_at_least,
+    api_target,
     check_engine_params,
     connection_warnings,
     describe_failure,
@@ -189,3 +191,16 @@ def test_connection_warnings():
     assert 'without TLS' in plain and 'tcp://engine:2375' in plain
     assert connection_warnings({'tls_hostname': 'engine.example'}) == [
         "tls_hostname='engine.example' is ignored without validate_certs=true"]
+
+
+@pytest.mark.parametrize('params, target', [
+    (None, '/v1.51/images/json'),
+    ({}, '/v1.51/images/json'),
+    ({'all': 1}, '/v1.51/images/json?all=1'),
+    ({'type': ['image', 'build-cache'], 'skip': None}, '/v1.51/images/json?type=image&type=build-cache'),
+    ({'filters': '{"id":["^(a|b)$"]}'}, '/v1.51/images/json?filters=%7B%22id%22%3A%5B%22%5E%28a%7Cb%29%24%22%5D%7D'),
+])
+def test_api_target_encodes_like_the_sdk_session(params, target):
+    assert api_target('1.51', '/images/json', params) == target
+    requests_url = requests.Request('GET', 'http://docker/v1.51/images/json', params=params).prepare().path_url
+    assert target == requests_url
