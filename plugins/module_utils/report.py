@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome, remaining_after
+from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import TYPE_ORDER, Plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
 
@@ -36,7 +37,10 @@ def _counts(snapshot: Snapshot) -> Dict[str, int]:
 
 def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after: Optional[Snapshot],
                  policy: Dict[str, Any], facts: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """The module result; ``outcome`` None means nothing was carried out (check mode or refused)."""
+    """The module result; ``outcome`` None means nothing was carried out (check mode or refused).
+
+    ``facts`` are the docker_cache facts to set; the facts of ``before`` always come with the result.
+    """
     removed = outcome.removed if outcome is not None else []
     skipped: List[Dict[str, Any]] = list(plan.skipped) + (outcome.skipped if outcome is not None else [])
     planned = plan.summary()
@@ -71,6 +75,7 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
         'errors': list(outcome.errors) if outcome is not None else [],
         'policy': policy,
         'diff': {'before': _usage_text(counts_before, sizes_before), 'after': _usage_text(counts_after, sizes_after)},
+        'docker_cache_before': cache_facts(before),
     }
     if outcome is not None:
         result['not_done'] = [item.as_dict() for item in remaining_after(outcome, plan) or []]

@@ -28,6 +28,16 @@ extends_documentation_fragment:
   - cachewarden.docker.policy
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
+options:
+  sizes:
+    description:
+      - Also let the engine walk container writable layers and volumes when neither is a target, so that
+        the returned facts carry their sizes as M(cachewarden.docker.docker_cache_facts) with O(cachewarden.docker.docker_cache_facts#module:sizes=true)
+        does. That walk is slow on big hosts.
+      - When O(containers) is set or O(volumes) is not V(none), they are always sized (their bytes are part
+        of the plan), and engines older than API 1.42 always walk them.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -146,9 +156,10 @@ summary:
   type: dict
 not_done:
   description:
-    - Plan items neither removed nor skipped because the run stopped early (the engine went away, or
-      another prune kept it busy through every retry). Same shape as RV(plan). A rerun with the same
-      policy finishes the plan.
+    - Plan items neither confirmed removed nor skipped because the run stopped early (the engine went away,
+      or another prune kept it busy through every retry). Same shape as RV(plan). Removals run several at a
+      time, so an item whose request was under way when the engine went away may be gone all the same.
+      A rerun with the same policy plans those still there and finishes the plan.
   returned: when the plan was carried out
   type: list
   elements: dict
@@ -165,8 +176,16 @@ policy:
   description: The validated policy, sizes in bytes and durations in seconds.
   returned: always
   type: dict
+docker_cache_before:
+  description:
+    - The C(docker_cache) facts as the engine was before this run (as M(cachewarden.docker.docker_cache_facts)
+      returns them), so that one call gives both sides of a cleanup.
+  returned: when the engine could be read
+  type: dict
 ansible_facts:
-  description: The refreshed C(docker_cache) facts (as cachewarden.docker.docker_cache_facts returns them).
+  description:
+    - The refreshed C(docker_cache) facts (as M(cachewarden.docker.docker_cache_facts) returns them), after the
+      run; in check mode, the engine as it is.
   returned: success
   type: dict
   contains:
@@ -197,6 +216,7 @@ def argument_spec() -> dict:
     """Connection options plus the policy."""
     spec = engine_argument_spec()
     spec.update({name: dict(option) for name, option in POLICY_ARGUMENT_SPEC.items()})
+    spec['sizes'] = dict(type='bool', default=False)
     return spec
 
 
@@ -210,7 +230,7 @@ def main() -> None:
     state, warning = load_state(policy.state_path)
     if warning:
         module.warn(warning)
-    sizes = policy.containers or policy.volumes != 'none'
+    sizes = module.params['sizes'] or policy.containers or policy.volumes != 'none'
     for warning in connection_warnings(module.params):
         module.warn(warning)
     try:

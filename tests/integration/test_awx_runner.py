@@ -174,7 +174,7 @@ def test_host_down_fails_its_own_events_while_the_fleet_completes(fleet: Fleet, 
     assert job.status == 'failed'
     failed: Dict[str, List[Dict[str, Any]]] = job.host_events('runner_on_failed')
     assert sorted(failed) == [DOWN_HOST]
-    assert [event['task'] for event in failed[DOWN_HOST]] == [FACTS_TASK, 'Fail the host']
+    assert [event['task'] for event in failed[DOWN_HOST]] == [PRUNE_TASK, 'Fail the host']
     healthy = [name for name in names if name != DOWN_HOST]
     assert sorted(job.host_events('runner_on_ok', PRUNE_TASK)) == healthy
     stats = job.stats()

@@ -309,6 +309,9 @@ def test_enforce_removes_and_reports(engine: LocalEngine, inventory: str, role_p
     assert engine.stopped_container not in engine.container_ids()
     assert {engine.base_image, engine.current_image} <= engine.image_ids()
     assert engine.image_ids() < images and engine.container_ids() == containers - {engine.stopped_container}
+    # One module call: the prune reads the facts before and after itself.
+    assert 'TASK [cachewarden.docker.cache_policy : Read the Docker cache facts]' not in result['output']
+    assert result['output'].count('TASK [cachewarden.docker.cache_policy : Apply the cache policy]') == 1
     entry = summary_entry(result)
     assert entry['changed'] is True and entry['check_mode'] is False and entry['failed'] is False
     assert entry['removed'] == PLANNED and entry['planned'] == PLANNED and entry['errors'] == []

@@ -10,6 +10,7 @@ import pytest
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import TYPE_ORDER, Plan, PlanItem, make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import policy_summary
+from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.report import (
     SKIPPED_LIMIT, prune_result, usage_bytes)
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
@@ -113,6 +114,8 @@ def test_after_a_run():
     assert result['removed'] == [item.as_dict() for item in done]
     assert result['errors'] == ['network x: boom']
     assert result['ansible_facts'] == {'docker_cache': facts}
+    assert result['docker_cache_before'] == cache_facts(before), 'one call gives both sides'
+    assert result['docker_cache_before']['disk_usage'] != cache_facts(after)['disk_usage']
     assert result['skipped_total'] == len(plan.skipped) + 1
     assert result['skipped_items'][-1]['reason'].startswith('the engine kept it')
     for kind in TYPE_ORDER:
