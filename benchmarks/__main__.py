@@ -124,18 +124,20 @@ def page(results: dict[str, Any]) -> str:
         sections.append((f"1. Facts ({settings['reps']} repetitions, alternating)", body))
         targets += rows
     if "prune" in comparisons:
-        body, rows = report.prune_section(comparisons["prune"], REF_PRUNE, OURS_PRUNE, settings["expected"])
+        body, rows = report.prune_section(comparisons["prune"], REF_PRUNE, OURS_PRUNE, settings["expected"],
+                                          comparisons.get("inprocess_prune"))
         sections.append((f"2. Prune ({settings['prune_reps']} repetitions, alternating, engine restored before each run)", body))
         targets += rows
     if "plan" in comparisons:
         body, rows = report.planning_section(comparisons["plan"], comparisons["inprocess"])
         sections.append((f"3. Check-mode planning ({settings['reps']} repetitions)", body))
         targets += rows
-        if "prune" in comparisons:
-            notes += report.prune_analysis(comparisons["inprocess"], comparisons["prune"], comparisons["plan"], OURS_PRUNE,
-                                           REF_PRUNE)
+        if "inprocess_prune" in comparisons:
+            notes += report.prune_analysis(comparisons["inprocess_prune"], comparisons["prune"], comparisons["plan"],
+                                           OURS_PRUNE, REF_PRUNE)
     if "fleet" in comparisons:
-        body, rows = report.fleet_section(comparisons["fleet"], FLEET_REF, FLEET_OURS, settings["hosts"])
+        body, rows = report.fleet_section(comparisons["fleet"], FLEET_REF, FLEET_OURS, settings["hosts"],
+                                          comparisons.get("inprocess_fleet_host"))
         sections.append((f"4. Fleet ({settings['fleet_reps']} repetitions, alternating, forks {settings['forks']})", body))
         targets += rows
         notes.append(f"Fleet hosts h2..h{settings['hosts'] + 1}, each populated with {FLEET_HOST} and saved in "
@@ -148,7 +150,7 @@ def _load(path: Path) -> dict[str, Any]:
     """Saved results with their samples as :class:`compare.Samples` again."""
     results = json.loads(path.read_text(encoding="utf-8"))
     for name, contenders in results["comparisons"].items():
-        if name != "inprocess":
+        if not name.startswith("inprocess"):
             results["comparisons"][name] = {key: compare.Samples(values) for key, values in contenders.items()}
     return results
 
@@ -194,7 +196,12 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         if "plan" in only:
             _plan(args, host, inventory, settings["reps"], results)
         if "prune" in only:
+            _log("prune in-process (restored engine)")
+            engine_copy.restore(host)
+            policy = {key: value for key, value in compare.PRUNE_POLICY.items() if key != "state_path"}
+            results["comparisons"]["inprocess_prune"] = inprocess.measure_prune(host.docker_host, policy)
             _log("prune comparison")
+            engine_copy.restore(host)
             before_count = _image_count(host)
             results["comparisons"]["prune"] = compare.task_comparison(
                 inventory, "h1", compare.PRUNE_CONTENDERS, settings["prune_reps"], before_each=lambda: engine_copy.restore(host),
@@ -231,6 +238,10 @@ def _fleet(settings: dict[str, Any], results: dict[str, Any]) -> None:
     fleet_bench.populate(members, FLEET_HOST)
     settings["fleet_population_s"] = time.perf_counter() - started
     inventory = fleet_bench.write_inventory(fleet, members)
+    _log(f"fleet: one host's prune in-process ({members[0].name}, restored engine)")
+    engine_copy.restore(members[0])
+    results["comparisons"]["inprocess_fleet_host"] = inprocess.measure_prune(members[0].docker_host,
+                                                                             compare.fleet_module_options())
     results["comparisons"]["fleet"] = fleet_bench.compare(inventory, members, settings["fleet_reps"], settings["forks"])
 
 

@@ -46,6 +46,15 @@ class Run:
         duration = self.task(name)["task"]["duration"]
         return _stamp(duration["end"]) - _stamp(duration["start"])
 
+    def task_durations(self) -> dict[str, float]:
+        """Seconds of every task of the run by name (tasks of the same name summed), in run order."""
+        durations: dict[str, float] = {}
+        for task in self.tasks():
+            duration = task["task"]["duration"]
+            name = task["task"]["name"]
+            durations[name] = durations.get(name, 0.0) + _stamp(duration["end"]) - _stamp(duration["start"])
+        return durations
+
     def result(self, name: str, host: str) -> dict[str, Any]:
         """The result of task ``name`` on ``host``."""
         return self.task(name)["hosts"][host]

@@ -31,11 +31,20 @@ PLAN_CONTENDERS: dict[str, dict[str, Any]] = {
         "cachewarden.docker.docker_cache_prune": PRUNE_POLICY, "check_mode": True},
 }
 
-# Fleet: what `docker system prune -af` removes, as a cachewarden policy for the enforce playbook.
-FLEET_POLICY: dict[str, Any] = {"cachewarden_policy": {
-    "containers": True, "images": "unused", "networks": True, "build_cache": "all", "protect_base_images": False,
-    "max_deletions": 100000, "state_path": "/var/lib/docker/cachewarden-bench-last-used.json"}}
+# Fleet: what `docker system prune -af` removes, as the role's variables (its inventory interface, here
+# passed with -e): no age limit, no base-image protection, no cap that could stop the run.
+FLEET_POLICY: dict[str, Any] = {
+    "cache_policy_containers": True, "cache_policy_images": "unused", "cache_policy_networks": True,
+    "cache_policy_build_cache": "all", "cache_policy_protect_base_images": False, "cache_policy_older_than": None,
+    "cache_policy_max_deletions": 100000, "cache_policy_state_path": "/var/lib/docker/cachewarden-bench-last-used.json"}
 SUBJECT = "subject"
+
+
+def fleet_module_options() -> dict[str, Any]:
+    """FLEET_POLICY as docker_cache_prune options (what the role passes), without the state file."""
+    prefix = "cache_policy_"
+    return {key[len(prefix):]: value for key, value in FLEET_POLICY.items()
+            if value is not None and key != prefix + "state_path"}
 
 
 def rotated(names: list[str], rep: int) -> list[str]:

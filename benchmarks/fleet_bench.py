@@ -18,6 +18,7 @@ GROUP = "fleet"
 ENFORCE = ansible_run.REPO / "playbooks" / "enforce.yml"
 ENFORCE_NAME = "playbooks/enforce.yml (cachewarden.docker.cache_policy)"
 SHELL_NAME = "ad hoc shell: docker system prune -af"
+TASK_KEY = "task: "  # Samples keys of per-task durations (first host start to last host end)
 
 
 def _each(hosts: list[Host], action: Callable[[Host], Any], workers: int) -> list[Any]:
@@ -66,5 +67,6 @@ def compare(inventory: Path, hosts: list[Host], reps: int, forks: int, restore_w
             calls = run.module_calls()
             samples[name].add(wall_s=run.wall, max_rss_mb=run.max_rss_kb / 1024, reseed_s=reseed,
                               calls_max=max(calls.get(host.name, 0) for host in hosts),
-                              calls_min=min(calls.get(host.name, 0) for host in hosts))
+                              calls_min=min(calls.get(host.name, 0) for host in hosts),
+                              **{TASK_KEY + task: seconds for task, seconds in run.task_durations().items()})
     return samples

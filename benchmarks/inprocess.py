@@ -13,6 +13,7 @@ import time
 from typing import Any, Callable
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine
+from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import POLICY_ARGUMENT_SPEC, validate_policy
@@ -65,6 +66,29 @@ def measure(docker_host: str, policy_options: dict[str, Any], plan_reps: int = 5
         "plan": statistics.median(seconds for seconds, _plan in plans), "plan_items": len(plans[-1][1].items),
         "images": len(snapshot.images),
     }
+
+
+def measure_prune(docker_host: str, policy_options: dict[str, Any]) -> dict[str, Any]:
+    """One whole prune in-process (it removes: run it on a restored engine): seconds and API calls of reading the
+    engine with the layer detail, planning, carrying the plan out and reading the engine again."""
+    policy = validate_policy(policy_params(policy_options))
+    engine = CountingEngine({"docker_host": docker_host, "api_version": "auto", "timeout": 600})
+    sizes = policy.containers or policy.volumes != "none"
+    steps: dict[str, float] = {}
+    calls: dict[str, dict[str, int]] = {}
+
+    def step(name: str, action: Callable[[], Any]) -> Any:
+        steps[name], value = _timed(action)
+        calls[name] = dict(engine.calls)
+        engine.calls.clear()
+        return value
+
+    snapshot = step("read", lambda: read_snapshot(engine, sizes=sizes, layers=policy.images != "none"))
+    plan = step("plan", lambda: make_plan(snapshot, policy, {}))
+    outcome = step("apply", lambda: Executor(engine, policy).run(plan))
+    step("read after", lambda: read_snapshot(engine, sizes=sizes))
+    return {"steps": steps, "calls": calls, "planned": len(plan.items), "removed": len(outcome.removed),
+            "errors": len(outcome.errors)}
 
 
 def profile(docker_host: str, policy_options: dict[str, Any], top: int = 15) -> str:
