@@ -1,6 +1,7 @@
 """Fleet comparison: the enforce playbook over N sandbox hosts vs an ad hoc ``docker system prune -af``."""
 import concurrent.futures
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,6 +20,14 @@ ENFORCE = ansible_run.REPO / "playbooks" / "enforce.yml"
 ENFORCE_NAME = "playbooks/enforce.yml (cachewarden.docker.cache_policy)"
 SHELL_NAME = "ad hoc shell: docker system prune -af"
 TASK_KEY = "task: "  # Samples keys of per-task durations (first host start to last host end)
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time every process of this machine has used so far (user, nice, system, irq, softirq, steal)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:9]]
+    idle, iowait = ticks[3], ticks[4]
+    return (sum(ticks) - idle - iowait) / os.sysconf("SC_CLK_TCK")
 
 
 def _each(hosts: list[Host], action: Callable[[Host], Any], workers: int) -> list[Any]:
@@ -60,12 +69,14 @@ def compare(inventory: Path, hosts: list[Host], reps: int, forks: int, restore_w
     for rep in range(reps):
         for name in rotated(list(contenders), rep):
             reseed = max(_each(hosts, engine_copy.restore, restore_workers))
+            cpu_before = machine_cpu_seconds()
             run = contenders[name]()
+            cpu = machine_cpu_seconds() - cpu_before
             failures = run.failures()
             if run.returncode != 0 or failures:
                 raise RuntimeError(f"{name} failed (rc {run.returncode}): {'; '.join(failures[:5]) or run.stderr[-1500:]}")
             calls = run.module_calls()
-            samples[name].add(wall_s=run.wall, max_rss_mb=run.max_rss_kb / 1024, reseed_s=reseed,
+            samples[name].add(wall_s=run.wall, max_rss_mb=run.max_rss_kb / 1024, reseed_s=reseed, cpu_s=cpu,
                               calls_max=max(calls.get(host.name, 0) for host in hosts),
                               calls_min=min(calls.get(host.name, 0) for host in hosts),
                               **{TASK_KEY + task: seconds for task, seconds in run.task_durations().items()})

@@ -1,5 +1,6 @@
 """docs/benchmarks.md from the results of one run."""
 import math
+import os
 from typing import Any
 
 from .compare import Samples
@@ -97,11 +98,14 @@ def fleet_section(samples: dict[str, Samples], reference: str, ours: str, hosts:
     """Table of the fleet comparison (and of one fleet host's prune in-process) and its target rows."""
     ref = samples[reference].median("wall_s")
     rows = [[name, _s(item.median("wall_s")), _range(item, "wall_s"), _ratio(item.median("wall_s"), ref),
-             f"{item.median('max_rss_mb'):.0f} MB",
+             _s(item.median("cpu_s")), f"{item.median('max_rss_mb'):.0f} MB",
              f"{item.spread('calls_min')[0]:.0f}-{item.spread('calls_max')[1]:.0f}", _s(item.median("reseed_s"))]
             for name, item in samples.items()]
-    lines = _table(["run", f"wall over {hosts} hosts (median)", "(min-max)", "vs shell prune", "controller peak RSS",
-                    "module calls per host (min-max)", "engine restore before it (slowest host)"], rows)
+    lines = _table(["run", f"wall over {hosts} hosts (median)", "(min-max)", "vs shell prune",
+                    "CPU time of the whole machine (median)", "controller peak RSS", "module calls per host (min-max)",
+                    "engine restore before it (slowest host)"], rows)
+    lines += [f"The CPU time counts every process of the machine during the run (controller, ssh, sshd, the modules, "
+              f"the {hosts} engines, the kernel); the machine has {os.cpu_count()} cores.", ""]
     tasks = [[key[len(TASK_KEY):] or "(unnamed)", _s(samples[ours].median(key))]
              for key in samples[ours].values if key.startswith(TASK_KEY)]
     if tasks:
