@@ -1,6 +1,5 @@
 """docs/benchmarks.md from the results of one run."""
 import math
-import os
 from typing import Any
 
 from .compare import Samples
@@ -105,7 +104,7 @@ def fleet_section(samples: dict[str, Samples], reference: str, ours: str, hosts:
                     "CPU time of the whole machine (median)", "controller peak RSS", "module calls per host (min-max)",
                     "engine restore before it (slowest host)"], rows)
     lines += [f"The CPU time counts every process of the machine during the run (controller, ssh, sshd, the modules, "
-              f"the {hosts} engines, the kernel); the machine has {os.cpu_count()} cores.", ""]
+              f"the {hosts} engines, the kernel): at most its cores (see Machine) times the wall.", ""]
     tasks = [[key[len(TASK_KEY):] or "(unnamed)", _s(samples[ours].median(key))]
              for key in samples[ours].values if key.startswith(TASK_KEY)]
     if tasks:
