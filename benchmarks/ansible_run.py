@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORK = REPO / ".cache" / "bench"
 _MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+_CPU = re.compile(r"(?:User|System) time \(seconds\): ([\d.]+)")
 
 
 @dataclasses.dataclass
@@ -29,6 +30,7 @@ class Run:
     output: dict[str, Any]
     returncode: int
     stderr: str
+    cpu_s: float = 0.0  # user + system time of the command and the children it waited for (workers, ssh)
 
     def tasks(self) -> list[dict[str, Any]]:
         """Every task entry of every play, in order."""
@@ -115,12 +117,14 @@ def run(command: list[str], timeout: float = 1800) -> Run:
         done = subprocess.run(["/usr/bin/time", "-v", "-o", time_file.name, *command], env=environment(), capture_output=True,
                               text=True, timeout=timeout, check=False, cwd=REPO)
         wall = time.perf_counter() - started
-        rss = _MAX_RSS.search(Path(time_file.name).read_text(encoding="utf-8"))
+        usage = Path(time_file.name).read_text(encoding="utf-8")
+        rss = _MAX_RSS.search(usage)
     try:
         output = json.loads(done.stdout[done.stdout.index("{"):]) if "{" in done.stdout else {}
     except json.JSONDecodeError:
         output = {}
-    return Run(wall, int(rss.group(1)) if rss else 0, output, done.returncode, done.stderr)
+    return Run(wall, int(rss.group(1)) if rss else 0, output, done.returncode, done.stderr,
+               sum(float(seconds) for seconds in _CPU.findall(usage)))
 
 
 def playbook(inventory: Path, path: Path, extra_vars: dict[str, Any] | None = None, forks: int = 5) -> Run:

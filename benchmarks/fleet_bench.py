@@ -76,7 +76,7 @@ def compare(inventory: Path, hosts: list[Host], reps: int, forks: int, restore_w
             if run.returncode != 0 or failures:
                 raise RuntimeError(f"{name} failed (rc {run.returncode}): {'; '.join(failures[:5]) or run.stderr[-1500:]}")
             calls = run.module_calls()
-            samples[name].add(wall_s=run.wall, max_rss_mb=run.max_rss_kb / 1024, reseed_s=reseed, cpu_s=cpu,
+            samples[name].add(wall_s=run.wall, max_rss_mb=run.max_rss_kb / 1024, reseed_s=reseed, cpu_s=cpu, controller_cpu_s=run.cpu_s,
                               calls_max=max(calls.get(host.name, 0) for host in hosts),
                               calls_min=min(calls.get(host.name, 0) for host in hosts),
                               **{TASK_KEY + task: seconds for task, seconds in run.task_durations().items()})

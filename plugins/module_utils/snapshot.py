@@ -14,6 +14,7 @@ import calendar
 import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -259,20 +260,18 @@ def _digests(summary: Dict[str, Any]) -> List[str]:
     return sorted(digest for digest in summary.get('RepoDigests') or [] if digest != NONE_DIGEST)
 
 
-def _images(listing: List[Dict[str, Any]], df_images: List[Dict[str, Any]]) -> List[Image]:
-    """Merge `GET /images/json?all=1` with the sizes `GET /system/df` computed."""
-    df_by_id = {item['Id']: item for item in df_images}
+def _images(listing: List[Dict[str, Any]]) -> List[Image]:
+    """`GET /images/json?all=1` as records; shared sizes come later from `GET /system/df` (see _add_df_sizes)."""
     images = []
     for summary in listing:
-        sized = df_by_id.get(summary['Id'], summary)
         images.append(Image(
             id=summary['Id'],
             tags=_tags(summary),
             digests=_digests(summary),
             parent=summary.get('ParentId') or '',
             created=parse_timestamp(summary.get('Created')),
-            size=int(sized.get('Size') or 0),
-            shared_size=int(sized.get('SharedSize', -1) if sized.get('SharedSize') is not None else -1),
+            size=int(summary.get('Size') or 0),
+            shared_size=-1,
             labels=dict(summary.get('Labels') or {}),
         ))
     by_id = {image.id: image for image in images}
@@ -281,6 +280,16 @@ def _images(listing: List[Dict[str, Any]], df_images: List[Dict[str, Any]]) -> L
         if parent is not None:
             parent.children.append(image.id)
     return images
+
+
+def _add_df_sizes(images: List[Image], df_images: List[Dict[str, Any]]) -> None:
+    """The sizes `GET /system/df` computed, where it lists the image (it leaves out intermediate ones)."""
+    df_by_id = {item['Id']: item for item in df_images}
+    for image in images:
+        sized = df_by_id.get(image.id)
+        if sized is not None:
+            image.size = int(sized.get('Size') or 0)
+            image.shared_size = int(sized['SharedSize']) if sized.get('SharedSize') is not None else -1
 
 
 def _containers(listing: List[Dict[str, Any]]) -> List[Container]:
@@ -375,13 +384,13 @@ def _built_by_buildkit(history: Sequence[Dict[str, Any]]) -> bool:
     return any((step.get('Comment') or '').startswith('buildkit') for step in history)
 
 
-def _add_image_detail(engine: Engine, images: List[Image], containerd_store: bool, shared_cache_sizes: Set[int]) -> None:
+def _add_image_detail(engine: Engine, images: List[Image], containerd_store: bool) -> List[str]:
     """Layers with their sizes, the last tag time, whether BuildKit built it and, on the containerd store,
-    the content size.
+    the content size; returns the IDs of the images whose layer sizes were derived (history not read).
 
     One inspect per image. History (one more call per image) is read where the layer sizes cannot be
     derived from image sizes (see layer_sizes; not on the containerd store, whose sizes are not sums of
-    layers), and where BuildKit matters: a layer as large as a shared build cache record.
+    layers). For the images left, _add_buildkit_flags reads it where BuildKit matters.
     """
     inspects = map_concurrently(lambda image: engine.get('/images/%s/json' % image.id) or {}, images)
     diff_ids: Dict[str, List[str]] = {}
@@ -394,15 +403,14 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
     read: Set[str] = set()
 
     def read_history(image_ids: List[str]) -> None:
-        histories = map_concurrently(lambda image_id: engine.get('/images/%s/history' % image_id) or [], image_ids)
-        for image_id, history in zip(image_ids, histories):
+        for image_id, history in zip(image_ids, _histories(engine, image_ids)):
             read.add(image_id)
             by_id[image_id].layers = layer_sizes(diff_ids[image_id], history)
             by_id[image_id].buildkit = _built_by_buildkit(history)
 
     if containerd_store:
         read_history(list(by_id))
-        return
+        return []
     stacks = {image.id: (chain_ids(diff_ids[image.id]), image.size) for image in images}
     known: Dict[str, int] = {}
     resolved: Dict[str, List[int]] = {}
@@ -417,8 +425,21 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
             known.update((layer.chain_id, layer.size) for layer in by_id[image_id].layers or [])
     for image_id, sizes in resolved.items():
         by_id[image_id].layers = [Layer(chain, size) for chain, size in zip(stacks[image_id][0], sizes)]
-    read_history([image_id for image_id in resolved
-                  if any(layer.size in shared_cache_sizes for layer in by_id[image_id].layers or [])])
+    return sorted(resolved)
+
+
+def _histories(engine: Engine, image_ids: List[str]) -> List[List[Dict[str, Any]]]:
+    return map_concurrently(lambda image_id: engine.get('/images/%s/history' % image_id) or [], image_ids)
+
+
+def _add_buildkit_flags(engine: Engine, images: List[Image], derived: List[str], shared_cache_sizes: Set[int]) -> None:
+    """Whether BuildKit built the images whose layers were derived, where it matters: a layer as large as a
+    shared build cache record (the planner links those only by size)."""
+    by_id = {image.id: image for image in images}
+    wanted = [image_id for image_id in derived
+              if any(layer.size in shared_cache_sizes for layer in by_id[image_id].layers or [])]
+    for image_id, history in zip(wanted, _histories(engine, wanted)):
+        by_id[image_id].buildkit = _built_by_buildkit(history)
 
 
 def _add_config_image(engine: Engine, container: Container) -> None:
@@ -465,17 +486,26 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
     ``events_since`` also reads container create/start events from then until now.
     """
     taken_at = int(time.time())
-    info = engine.get('/info')
-    if sizes or not engine.supports(API_DF_TYPE_FILTER):
-        df = _disk_usage(engine, None)
+    walk = bool(sizes or not engine.supports(API_DF_TYPE_FILTER))
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # GET /system/df is the slow call (the engine sizes every image and, with `walk`, every container layer
+        # and volume): it runs while the rest is read.
+        pending_df = background.submit(_disk_usage, engine, None if walk else {'type': ['image', 'build-cache']})
+        info, image_listing, network_listing, container_listing, volume_listing = map_concurrently(
+            lambda read: read(), [
+                lambda: engine.get('/info') or {},
+                lambda: engine.get('/images/json', params={'all': 1}) or [],
+                lambda: engine.get('/networks') or [],
+                lambda: [] if walk else engine.get('/containers/json', params={'all': 1}) or [],
+                lambda: [] if walk else (engine.get('/volumes') or {}).get('Volumes') or []])
+        images = _images(image_listing)
+        derived = _add_image_detail(engine, images, image_store_name(info) == 'containerd') if layers else []
+        df = pending_df.result()
+    if walk:
         container_listing = df.get('Containers') or []
         volume_listing = df.get('Volumes') or []
-    else:
-        df = _disk_usage(engine, {'type': ['image', 'build-cache']})
-        container_listing = engine.get('/containers/json', params={'all': 1})
-        volume_listing = (engine.get('/volumes') or {}).get('Volumes') or []
     df_images = df.get('Images') or []
-    images = _images(engine.get('/images/json', params={'all': 1}), df_images)
+    _add_df_sizes(images, df_images)
     containers = _containers(container_listing)
     by_id = {image.id: image for image in images}
     for container in containers:
@@ -483,8 +513,8 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
             by_id[container.image_id].containers.append(container.id)
     build_cache = _build_cache(df.get('BuildCache') or [])
     if layers:
-        shared_cache_sizes = {record.size for record in build_cache if record.shared and record.size > 0}
-        _add_image_detail(engine, images, image_store_name(info) == 'containerd', shared_cache_sizes)
+        _add_buildkit_flags(engine, images, derived,
+                            {record.size for record in build_cache if record.shared and record.size > 0})
         map_concurrently(lambda container: _add_config_image(engine, container),
                          [container for container in containers if container.image.startswith('sha256:')])
     root_dir = info.get('DockerRootDir') or '/var/lib/docker'
@@ -503,10 +533,10 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
         images=images,
         containers=containers,
         volumes=_volumes(volume_listing, containers),
-        networks=_networks(engine.get('/networks') or [], containers),
+        networks=_networks(network_listing, containers),
         build_cache=build_cache,
         layers_size=int(df.get('LayersSize') or 0),
         df_image_ids=[item['Id'] for item in df_images],
-        sizes_computed=bool(sizes or not engine.supports(API_DF_TYPE_FILTER)),
+        sizes_computed=walk,
         events=_events(engine, events_since, taken_at) if events_since is not None else [],
     )

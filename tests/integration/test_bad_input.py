@@ -78,6 +78,7 @@ PRUNE_CASES = ENGINE_CASES + [
     case('max_deletions', -5, images='unused'),
     case('max_deletions', 'many'),
     case('state_path', 'relative/last-used.json'),
+    case('sizes', 'some'),
 ]
 
 # One case per connection option is enough for the facts module and the role: the same code checks them.

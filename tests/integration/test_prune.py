@@ -122,3 +122,26 @@ def test_watermarks(fleet: Fleet, inventory: str) -> None:
     everything = prune(inventory, {'images': 'unused', 'state_path': state_path()}, check=True,
                        pattern=host.name)[host.name]
     assert ids(above['plan']) == ids(everything['plan'])
+
+
+@pytest.mark.parametrize('sizes', [False, True])
+def test_one_call_returns_the_facts_before(fleet: Fleet, inventory: str, sizes: bool) -> None:
+    """docker_cache_before holds what docker_cache_facts reads; sizes walks container layers and volumes for those
+    facts even when neither is a target (engines before API 1.42 always walk them). Check mode: nothing changes."""
+    hosts = [fleet.host(name) for name in HOSTS]
+    before = {host.name: engine_listing(host) for host in hosts}
+    results = run_module(inventory, 'h1:h2', MODULE, {'images': 'dangling', 'sizes': sizes, 'state_path': state_path()},
+                         check=True)
+    gathered = run_module(inventory, 'h1:h2', 'cachewarden.docker.docker_cache_facts', {'sizes': sizes})
+    for host in hosts:
+        result, facts = results[host.name], gathered[host.name]['ansible_facts']['docker_cache']
+        assert not result.get('failed'), result.get('msg')
+        seen = result['docker_cache_before']
+        assert seen == result['ansible_facts']['docker_cache'], 'check mode: the facts are the engine as it is'
+        for key in ('engine', 'images', 'base_images', 'sizes_computed'):
+            assert seen[key] == facts[key], key
+        for kind in ('images', 'build_cache', 'containers', 'volumes'):
+            assert seen['disk_usage'][kind] == facts['disk_usage'][kind], kind
+        walked = sizes or seen['engine']['api_version'] == '1.41'
+        assert seen['sizes_computed'] is walked, seen['engine']
+        assert engine_listing(host) == before[host.name]
