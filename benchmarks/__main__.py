@@ -198,11 +198,10 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
         if "prune" in only:
             _log("prune in-process (restored engine)")
             engine_copy.restore(host)
+            before_count = _image_count(host)
             policy = {key: value for key, value in compare.PRUNE_POLICY.items() if key != "state_path"}
             results["comparisons"]["inprocess_prune"] = inprocess.measure_prune(host.docker_host, policy)
-            _log("prune comparison")
-            engine_copy.restore(host)
-            before_count = _image_count(host)
+            _log("prune comparison (the engine is restored before each run)")
             results["comparisons"]["prune"] = compare.task_comparison(
                 inventory, "h1", compare.PRUNE_CONTENDERS, settings["prune_reps"], before_each=lambda: engine_copy.restore(host),
                 after_each=lambda _name, _run: {"removed": before_count - _image_count(host)})

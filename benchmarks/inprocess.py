@@ -57,7 +57,7 @@ def measure(docker_host: str, policy_options: dict[str, Any], plan_reps: int = 5
     facts_build = _timed(lambda: cache_facts(snapshot))[0]
     facts_calls = dict(engine.calls)
     engine.calls.clear()
-    sizes = policy.containers or policy.volumes != "none"
+    sizes = policy.sizes_needed
     prune_snapshot, snapshot = _timed(lambda: read_snapshot(engine, sizes=sizes, layers=policy.images != "none"))
     plans = [_timed(lambda: make_plan(snapshot, policy, {})) for _rep in range(plan_reps)]
     return {
@@ -73,7 +73,7 @@ def measure_prune(docker_host: str, policy_options: dict[str, Any]) -> dict[str,
     engine with the layer detail, planning, carrying the plan out and reading the engine again."""
     policy = validate_policy(policy_params(policy_options))
     engine = CountingEngine({"docker_host": docker_host, "api_version": "auto", "timeout": 600})
-    sizes = policy.containers or policy.volumes != "none"
+    sizes = policy.sizes_needed
     steps: dict[str, float] = {}
     calls: dict[str, dict[str, int]] = {}
 
@@ -97,7 +97,7 @@ def profile(docker_host: str, policy_options: dict[str, Any], top: int = 15) -> 
     engine = Engine({"docker_host": docker_host, "api_version": "auto", "timeout": 300})
     profiler = cProfile.Profile()
     profiler.enable()
-    snapshot = read_snapshot(engine, sizes=policy.containers or policy.volumes != "none", layers=policy.images != "none")
+    snapshot = read_snapshot(engine, sizes=policy.sizes_needed, layers=policy.images != "none")
     make_plan(snapshot, policy, {})
     profiler.disable()
     out = io.StringIO()

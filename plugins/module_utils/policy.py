@@ -91,6 +91,11 @@ class Policy:
         """Whether image and build cache removal is driven by a size budget or watermarks."""
         return self.max_cache_size is not None or self.high_watermark_percent is not None
 
+    @property
+    def sizes_needed(self) -> bool:
+        """Whether the plan needs the engine's walk of container layers and volumes (their bytes)."""
+        return self.containers or self.volumes != 'none'
+
     def keeps_labels(self, labels: Dict[str, str]) -> bool:
         """True when a keep_labels rule protects an object with these labels."""
         return any(rule.matches(labels) for rule in self.keep_labels)

@@ -36,11 +36,13 @@ def _counts(snapshot: Snapshot) -> Dict[str, int]:
 
 
 def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after: Optional[Snapshot],
-                 policy: Dict[str, Any], facts: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                 policy: Dict[str, Any], set_facts: bool = False) -> Dict[str, Any]:
     """The module result; ``outcome`` None means nothing was carried out (check mode or refused).
 
-    ``facts`` are the docker_cache facts to set; the facts of ``before`` always come with the result.
+    The docker_cache facts of ``before`` always come with the result; ``set_facts`` also sets
+    ``ansible_facts.docker_cache``: those of ``after``, or of ``before`` when nothing ran (check mode).
     """
+    facts_before = cache_facts(before)
     removed = outcome.removed if outcome is not None else []
     skipped: List[Dict[str, Any]] = list(plan.skipped) + (outcome.skipped if outcome is not None else [])
     planned = plan.summary()
@@ -75,12 +77,12 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
         'errors': list(outcome.errors) if outcome is not None else [],
         'policy': policy,
         'diff': {'before': _usage_text(counts_before, sizes_before), 'after': _usage_text(counts_after, sizes_after)},
-        'docker_cache_before': cache_facts(before),
+        'docker_cache_before': facts_before,
     }
     if outcome is not None:
         result['not_done'] = [item.as_dict() for item in remaining_after(outcome, plan) or []]
     if plan.budget:
         result['budget'] = plan.budget
-    if facts is not None:
-        result['ansible_facts'] = {'docker_cache': facts}
+    if set_facts:
+        result['ansible_facts'] = {'docker_cache': cache_facts(after) if after is not None else facts_before}
     return result

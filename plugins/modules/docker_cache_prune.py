@@ -202,7 +202,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     Engine, EngineError, connection_warnings, engine_argument_spec)
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor
-from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import (
     POLICY_ARGUMENT_SPEC, PolicyError, policy_summary, validate_policy)
@@ -230,7 +229,7 @@ def main() -> None:
     state, warning = load_state(policy.state_path)
     if warning:
         module.warn(warning)
-    sizes = module.params['sizes'] or policy.containers or policy.volumes != 'none'
+    sizes = module.params['sizes'] or policy.sizes_needed
     for warning in connection_warnings(module.params):
         module.warn(warning)
     try:
@@ -248,8 +247,7 @@ def main() -> None:
                          % (policy.max_deletions, len(plan.items)),
                          **prune_result(plan, None, before, None, policy_summary(policy)))
     if module.check_mode:
-        module.exit_json(**prune_result(plan, None, before, None, policy_summary(policy),
-                                        facts=cache_facts(before)))
+        module.exit_json(**prune_result(plan, None, before, None, policy_summary(policy), set_facts=True))
     outcome = Executor(engine, policy).run(plan)
     if outcome.interrupted:
         module.fail_json(msg='the run stopped after %d of %d plan items were removed; rerun to finish '
@@ -263,8 +261,7 @@ def main() -> None:
     warning = save_state(policy.state_path, fold_in(state, after))
     if warning:
         module.warn(warning)
-    module.exit_json(**prune_result(plan, outcome, before, after, policy_summary(policy),
-                                    facts=cache_facts(after)))
+    module.exit_json(**prune_result(plan, outcome, before, after, policy_summary(policy), set_facts=True))
 
 
 if __name__ == '__main__':

@@ -19,6 +19,17 @@ def test_defaults_remove_nothing():
     assert policy.protect_base_images is True
     assert policy.state_path == DEFAULT_STATE_PATH
     assert not policy.budgeted
+    assert not policy.sizes_needed
+
+
+@pytest.mark.parametrize('options, needed', [
+    ({'images': 'unused', 'build_cache': 'all', 'networks': True}, False),
+    ({'containers': True}, True),
+    ({'volumes': 'anonymous'}, True),
+    ({'volumes': 'all'}, True),
+])
+def test_sizes_are_needed_when_containers_or_volumes_are_targets(options, needed):
+    assert validate_policy(options).sizes_needed is needed
 
 
 @pytest.mark.parametrize('value, expected', [

@@ -108,12 +108,11 @@ def test_after_a_run():
                       skipped=[{'type': refused.type, 'id': refused.id, 'names': refused.names,
                                 'reason': 'the engine kept it (in use, or within the reserve)'}])
     after = _after(before, done)
-    facts = {'engine': {'version': '27.3.1'}}
-    result = prune_result(plan, outcome, before, after, summary, facts)
+    result = prune_result(plan, outcome, before, after, summary, set_facts=True)
     assert result['changed'] is True
     assert result['removed'] == [item.as_dict() for item in done]
     assert result['errors'] == ['network x: boom']
-    assert result['ansible_facts'] == {'docker_cache': facts}
+    assert result['ansible_facts'] == {'docker_cache': cache_facts(after)}
     assert result['docker_cache_before'] == cache_facts(before), 'one call gives both sides'
     assert result['docker_cache_before']['disk_usage'] != cache_facts(after)['disk_usage']
     assert result['skipped_total'] == len(plan.skipped) + 1
@@ -155,3 +154,11 @@ def test_skipped_items_are_bounded_but_counted():
 def test_budget_is_reported_when_there_is_one(budget):
     result = prune_result(Plan(budget=budget), None, _host(), None, {})
     assert result.get('budget') == (budget or None)
+
+
+def test_check_mode_sets_the_facts_of_the_engine_as_it_is():
+    before = _host()
+    plan, summary = _plan(before)
+    result = prune_result(plan, None, before, None, summary, set_facts=True)
+    assert result['ansible_facts'] == {'docker_cache': cache_facts(before)}
+    assert result['ansible_facts']['docker_cache'] == result['docker_cache_before']
