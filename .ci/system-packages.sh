@@ -5,11 +5,12 @@
 # hosts; iproute2: their network namespaces; shellcheck: ansible-test's shellcheck sanity test
 # (it skips itself without it); time: /usr/bin/time -v in make bench; chromium and a font: the
 # fleet report's HTML rendered headless
-# (tests/integration/test_report.py); the rest: build and test tooling.
+# (tests/integration/test_report.py); docker-registry: a local registry the sandbox hosts push to and pull from
+# (sandbox/registry.py, scenario random); the rest: build and test tooling.
 set -euo pipefail
 packages=(docker.io busybox-static openssh-server openssh-client iproute2 rsync git make
           ca-certificates tar xz-utils procps util-linux shellcheck python3-venv
-          chromium fonts-dejavu-core time)
+          chromium fonts-dejavu-core time docker-registry)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -29,9 +29,9 @@ class CountingEngine(Engine):
         super().__init__(params)
         self.calls: collections.Counter[str] = collections.Counter()
 
-    def _call(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+    def _call(self, method: str, path: str, params: dict[str, Any] | None = None, decode: bool = True) -> Any:
         self.calls[f"{method.upper()} {_ID.sub('/{id}', path)}"] += 1
-        return super()._call(method, path, params)
+        return super()._call(method, path, params, decode)
 
 
 def policy_params(options: dict[str, Any]) -> dict[str, Any]:

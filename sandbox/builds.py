@@ -57,11 +57,11 @@ def _collect(messages) -> BuildResult:
     return result
 
 
-def legacy_build(client: docker.DockerClient, context: bytes, tag: str) -> BuildResult:
-    """Build with the legacy builder (plain ``POST /build``), which keeps intermediate images."""
+def legacy_build(client: docker.DockerClient, context: bytes, tag: str, nocache: bool = False) -> BuildResult:
+    """Build with the legacy builder (plain ``POST /build``), which keeps intermediate images; ``nocache`` sends nocache=1."""
     try:
         messages = client.api.build(fileobj=io.BytesIO(context), custom_context=True, tag=tag, rm=True, forcerm=True,
-                                    network_mode="none", decode=True)
+                                    network_mode="none", nocache=nocache, decode=True)
         return _collect(messages)
     except docker.errors.APIError as exc:
         return BuildResult(error=str(exc.explanation or exc))
@@ -78,13 +78,14 @@ def _post_build(client: docker.DockerClient, params: dict[str, str], body: bytes
         return _collect(json.loads(line) for line in response.iter_lines() if line.strip())
 
 
-def buildkit_build(client: docker.DockerClient, context: bytes, tag: str = "") -> BuildResult:
+def buildkit_build(client: docker.DockerClient, context: bytes, tag: str = "", nocache: bool = False) -> BuildResult:
     """Build with BuildKit through the API (``POST /build?version=2``, tar context body); fills the build cache.
+    ``nocache`` sends nocache=1 (every step runs again).
 
     Docker 26.1 on the containerd store cannot read an uploaded context (it looks the internal
     ``build-context-*`` URL up in DNS); the context is then served from the sandbox gateway as ``remote``.
     """
-    params = {"version": "2", "rm": "1", "networkmode": "none", **({"t": tag} if tag else {})}
+    params = {"version": "2", "rm": "1", "networkmode": "none", **({"t": tag} if tag else {}), **({"nocache": "1"} if nocache else {})}
     result = _post_build(client, params, context)
     if "failed to read downloaded context" not in result.error:
         return result

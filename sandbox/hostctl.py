@@ -8,6 +8,7 @@ from pathlib import Path
 
 import docker
 
+from . import registry
 from .model import Host
 from .network import NETNS_DIR
 from .probes import engine_ping, pid_alive, read_pid, tcp_open, with_descendants
@@ -35,8 +36,9 @@ def write_files(host: Host, public_key: Path) -> None:
     for folder in (host.run_dir, host.data_dir, host.etc_dir, host.log_dir):
         folder.mkdir(parents=True, exist_ok=True)
     etc = host.etc_dir
-    features = {"features": {"containerd-snapshotter": True}} if host.store == "containerd" else {}
-    (etc / "daemon.json").write_text(json.dumps(features) + "\n", encoding="utf-8")
+    config: dict = {"features": {"containerd-snapshotter": True}} if host.store == "containerd" else {}
+    config["insecure-registries"] = [registry.address()]  # the fleet's plain-HTTP registry (sandbox/registry.py)
+    (etc / "daemon.json").write_text(json.dumps(config) + "\n", encoding="utf-8")
     ensure_host_key(etc)
     (etc / "authorized_keys").write_text(public_key.read_text(encoding="utf-8"), encoding="utf-8")
     path_env = f"{_search_path(host)}:/usr/local/sbin:/usr/local/bin"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from . import hostctl, network, paths
+from . import hostctl, network, paths, registry
 from .client import docker_client
 from .engines import Engine, prepare
 from .model import Fleet, Host
@@ -172,6 +172,7 @@ def down(prefix: str | None = None) -> None:
         if names:
             log(f"stopping {', '.join(sorted(names))}")
         _parallel(sorted(names), lambda name: _destroy(prefix, name, fleet.hosts.get(name)), workers=8)
+        registry.stop()
         network.remove_bridge(prefix)
         for leftover in (paths.hosts_dir(), paths.ssh_key().parent):
             _remove_tree(leftover)

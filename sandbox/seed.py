@@ -1,4 +1,4 @@
-"""Deterministic content for a host's engine (scenario ``basic``), made through the API without a registry."""
+"""Content for a host's engine: scenario ``basic`` (deterministic, made through the API without a registry) and ``random`` (sandbox/randomcache.py)."""
 import datetime
 import random
 import time
@@ -13,7 +13,7 @@ from .model import Host
 from .proc import SandboxError, log
 from .wipe import wipe_client
 
-SCENARIOS = ("basic", "none")
+SCENARIOS = ("basic", "random", "none")
 BASE = "registry.example.com/base/alpine-ish"
 ABSENT_BASE = "registry.example.com/base/debian-ish:11"
 BUSYBOX_IMAGE = "cw/busybox:latest"
@@ -165,6 +165,8 @@ def seed_client(client: docker.DockerClient, seed: int, scenario: str = "basic")
         raise SandboxError(f"unknown scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
     if scenario == "none":
         return {"seed": seed, "scenario": scenario}
+    if scenario == "random":
+        return _seed_random(client, seed)
     seeder = _Seeder(client, seed)
     seeder.loaded_images()
     seeder.legacy_images()
@@ -172,6 +174,17 @@ def seed_client(client: docker.DockerClient, seed: int, scenario: str = "basic")
     seeder.containers_and_volumes()
     seeder.networks()
     return seeder.report
+
+
+def _seed_random(client: docker.DockerClient, seed: int) -> dict[str, Any]:
+    """Scenario ``random`` (sandbox/randomcache.py) with the fleet's registry, started on first use."""
+    from . import randomcache, registry  # pylint: disable=import-outside-toplevel
+    try:
+        address = registry.ensure()
+    except SandboxError as exc:
+        log(f"seed: no registry ({exc}); random cache without pushed/pulled images")
+        address = None
+    return randomcache.seed_random(client, seed, address)
 
 
 def seed_host(host: Host, seed: int = 1, scenario: str = "basic") -> dict[str, Any]:

@@ -37,7 +37,9 @@ options:
   volumes:
     description:
       - V(none) never removes a volume.
-      - V(anonymous) removes unused anonymous volumes (C(docker volume prune) on current engines).
+      - V(anonymous) removes unused anonymous volumes of the C(local) driver, as C(docker volume prune) on
+        Docker 23 and later does, which means those the engine labels C(com.docker.volume.anonymous) (API 1.42 and later).
+        Older engines label nothing; there a C(local) volume with a 64-hex name and no labels counts as anonymous.
       - V(all) removes unused named volumes too (C(docker volume prune -a)). Volumes hold data, not cache.
     type: str
     choices: [none, anonymous, all]
@@ -54,7 +56,9 @@ options:
     description:
       - Only remove objects older than this duration, like V(90m), V(36h), V(7d), V(2w) or V(1d12h).
       - Age is measured from the time given by O(age_basis) for images and build cache, and from
-        creation for containers, volumes and networks.
+        creation for volumes and networks.
+      - A stopped container's age counts from when it stopped (C(State.FinishedAt)), so a service stopped
+        yesterday after running for a month is one day old; a container that never ran counts from its creation.
     type: str
   age_basis:
     description:
@@ -67,8 +71,9 @@ options:
   keep_images:
     description:
       - Reference globs of images that always stay, like V(nginx:*) or V(registry.example.com/base/*).
-      - A glob matches an image when it matches any of its tags, as listed or with the C(docker.io/library/)
-        prefix removed.
+      - A glob matches an image when it matches any of its tags or digest references (C(repo@sha256:...), what an
+        image pulled by digest carries), as listed or with the C(docker.io/library/) prefix removed. V(nginx:*)
+        matches tags only; V(registry.example.com/base/*) and V(nginx@sha256:*) match digest references too.
     type: list
     elements: str
     default: []

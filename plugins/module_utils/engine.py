@@ -48,6 +48,7 @@ DEFAULT_TIMEOUT = 60
 
 # Engine API versions at which newer parameters appear.
 API_DF_TYPE_FILTER = '1.42'        # GET /system/df?type=...
+API_VOLUME_ANONYMOUS_LABEL = '1.42'  # the engine labels anonymous volumes com.docker.volume.anonymous
 API_BUILD_PRUNE_RESERVED = '1.48'  # POST /build/prune reserved-space, max-used-space, min-free-space
 
 ENGINE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
@@ -283,6 +284,7 @@ class Engine:
             self.client._version = self.version_info['ApiVersion']  # pylint: disable=protected-access
         self.api_version = self.client.api_version
         self._socket_pool = self._pool_for_socket()
+        self._info: Optional[Dict[str, Any]] = None
         if not api_at_least(self.api_version, MIN_API_VERSION):
             raise EngineError('the Docker engine at %s speaks API %s; cachewarden.docker needs %s or newer'
                               % (self.docker_host, self.api_version, MIN_API_VERSION))
@@ -294,6 +296,12 @@ class Engine:
         if not (self.docker_host.startswith('unix://') and base_url.startswith('http+docker://')):
             return None
         return self.client.get_adapter(base_url).get_connection(base_url)
+
+    def info(self) -> Dict[str, Any]:
+        """``GET /info``, read once per connection (the snapshot and the run lock both need it)."""
+        if self._info is None:
+            self._info = self.get('/info') or {}
+        return self._info
 
     def supports(self, minimum_api: str) -> bool:
         """True when the negotiated API version is at least ``minimum_api``."""
@@ -311,20 +319,27 @@ class Engine:
         """DELETE an API path and decode its JSON body (empty body -> None)."""
         return self._call('delete', path, params=params)
 
-    def _call(self, method: str, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
+    def get_json_lines(self, path: str, params: Optional[Dict[str, Any]] = None) -> List[Any]:
+        """GET a path that answers with a stream of JSON objects (``/events`` with ``until``) and decode them all."""
+        return decode_json_stream(self._call('get', path, params=params, decode=False) or b'')
+
+    def _call(self, method: str, path: str, params: Optional[Dict[str, Any]] = None, decode: bool = True) -> Any:
         if self._socket_pool is not None:
-            return self._call_on_socket(method, path, params)
-        url = self.client._url(path)  # pylint: disable=protected-access
-        try:
-            response = getattr(self.client, '_' + method)(url, params=params)
-            self.client._raise_for_status(response)  # pylint: disable=protected-access
-        except APIError as exc:
-            raise EngineAPIError(exc.status_code or 0, '%s %s: %s' % (method.upper(), path, exc.explanation or exc)) from exc
-        except (DockerException, RequestException, OSError) as exc:
-            raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
-        if not response.content:
-            return None
-        return response.json()
+            body = self._call_on_socket(method, path, params)
+        else:
+            url = self.client._url(path)  # pylint: disable=protected-access
+            try:
+                response = getattr(self.client, '_' + method)(url, params=params)
+                self.client._raise_for_status(response)  # pylint: disable=protected-access
+                body = response.content
+            except APIError as exc:
+                raise EngineAPIError(exc.status_code or 0,
+                                     '%s %s: %s' % (method.upper(), path, exc.explanation or exc)) from exc
+            except (DockerException, RequestException, OSError) as exc:
+                raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
+        if not decode:
+            return body
+        return json.loads(body) if body else None
 
     def _call_on_socket(self, method: str, path: str, params: Optional[Dict[str, Any]]) -> Any:
         """The same call through the SDK's connection pool for the socket, kept alive for every call.
@@ -344,4 +359,22 @@ class Engine:
             except (ValueError, AttributeError):
                 explanation = body.decode('utf-8', 'replace')
             raise EngineAPIError(response.status, '%s %s: %s' % (method.upper(), path, explanation.strip()))
-        return json.loads(body) if body else None
+        return body
+
+
+def decode_json_stream(body: bytes) -> List[Any]:
+    """The JSON objects of a streamed answer, written one after another (newlines or not)."""
+    text = body.decode('utf-8', 'replace')
+    decoder = json.JSONDecoder()
+    items: List[Any] = []
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            return items
+        try:
+            item, position = decoder.raw_decode(text, position)
+        except ValueError as exc:
+            raise EngineError('the engine sent a stream that is not JSON at byte %d: %s' % (position, exc)) from exc
+        items.append(item)

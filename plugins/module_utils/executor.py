@@ -18,10 +18,10 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    API_BUILD_PRUNE_RESERVED, Engine, EngineAPIError, EngineError, map_concurrently)
+    API_BUILD_PRUNE_RESERVED, API_DF_TYPE_FILTER, ENGINE_WORKERS, Engine, EngineAPIError, EngineError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
 
@@ -82,6 +82,9 @@ class Executor:
         self.policy = policy
         self.sleep = sleep  # waits between retries (a test passes a recorder)
         self.outcome = Outcome()
+        # Images the engine reported deleted in answers to this run's own DELETE calls (untagged parents go
+        # with their last child): those plan items are done, and a 404 for any other image is someone else's.
+        self._deleted_images: Set[str] = set()
 
     def run(self, plan: Plan) -> Outcome:
         """Remove in plan order: containers, images, volumes, networks, then build cache in one call."""
@@ -95,27 +98,51 @@ class Executor:
             self.outcome.interrupted = str(exc)
         return self.outcome
 
+    def prune_released(self, items: List[PlanItem]) -> Outcome:
+        """Prune build cache records found after the plan ran (see prune_run.released_cache)."""
+        try:
+            self._prune_build_cache(items)
+        except EngineError as exc:
+            self.outcome.interrupted = str(exc)
+        return self.outcome
+
     def _skip(self, item: PlanItem, reason: str) -> None:
         self.outcome.skipped.append({'type': item.type, 'id': item.id, 'names': list(item.names), 'reason': reason})
 
     def _remove_wave(self, items: List[PlanItem]) -> None:
         """Delete the items concurrently, then record each outcome in plan order.
 
-        When the engine went away (an error other than an API answer), what did succeed is
-        still recorded before the error stops the run. An item the engine refused with an
-        unexpected error is tried once more alone, in case the error came from deleting it
-        side by side with others.
+        An item whose call failed without an answer (a timeout, a reset connection), or with an unexpected
+        error while others were deleted beside it, is tried once more alone. If that gets no answer either
+        while the engine still answers its ping, the item stays in not_done and the run goes on; when the
+        engine does not answer, it is gone and the run stops after recording what did succeed.
         """
+        answered = (EngineAPIError, _Refused)
+        # Images go one at a time: two children of one parent deleted side by side race in the engine's
+        # parent pruning (seen on 20.10: a tagged sibling answered 404 and was counted as gone by someone else).
+        errors = map_concurrently(self._attempt, items, workers=1 if items[0].type == 'image' else ENGINE_WORKERS)
+        alive = all(error is None or isinstance(error, answered) for error in errors) or self._engine_answers()
         gone: Optional[EngineError] = None
-        for item, error in zip(items, map_concurrently(self._attempt, items)):
-            if len(items) > 1 and isinstance(error, EngineAPIError) and error.status_code not in (403, 404, 409):
+        for item, error in zip(items, errors):
+            unexpected = isinstance(error, EngineAPIError) and error.status_code not in (403, 404, 409) and len(items) > 1
+            if alive and (unexpected or (error is not None and not isinstance(error, answered))):
                 error = self._attempt(item)
-            if error is None or isinstance(error, EngineAPIError):
+            if error is None or isinstance(error, answered):
                 self._record(item, error)
+            elif alive and self._engine_answers():
+                self.outcome.errors.append('%s %s: no answer in time, left for the next run: %s' % (item.type, item.id, error))
             else:
+                alive = False
                 gone = gone or error
         if gone is not None:
             raise gone
+
+    def _engine_answers(self) -> bool:
+        try:
+            self.engine.get('/_ping')
+        except EngineError:
+            return False
+        return True
 
     def _attempt(self, item: PlanItem) -> Optional[EngineError]:
         """Delete one item; the engine's error instead of raising it (this runs in a worker thread)."""
@@ -127,47 +154,100 @@ class Executor:
             elif item.type == 'volume':
                 self.engine.delete('/volumes/%s' % item.id)
             elif item.type == 'network':
-                self.engine.delete('/networks/%s' % item.id)
+                self._remove_network(item)
         except EngineError as exc:
             return exc
         return None
 
-    def _record(self, item: PlanItem, error: Optional[EngineAPIError]) -> None:
-        if error is None or (error.status_code == 404 and item.type == 'image'):
-            # (a 404 image: the engine deleted it with a child removed earlier in the plan)
+    def _record(self, item: PlanItem, error: Optional[EngineError]) -> None:
+        if isinstance(error, _Refused):
+            self._skip(item, str(error))
+        elif error is None or (item.type == 'image' and item.id in self._deleted_images):
             self.outcome.removed.append(item)
         elif error.status_code == 404:
-            self._skip(item, 'already gone')
+            self._skip(item, 'already gone (removed by someone else since the plan was made)')
         elif error.status_code in (403, 409):
             self._skip(item, 'in use since the plan was made: %s' % error)
         else:
             self.outcome.errors.append('%s %s: %s' % (item.type, item.id, error))
 
+    # ------------------------------------------------------------ images
     def _remove_image(self, item: PlanItem) -> None:
-        """Delete by ID; an image with several tags is untagged reference by reference.
+        """Delete the planned image by ID, untagging first where it has several tags, and never touch an
+        image or a tag that changed since the plan.
 
-        The engine refuses (409) to delete an image or its last tag while a container uses it,
-        but happily removes all other tags, so those are only removed after checking for users.
+        Right before deleting, the image is read again: a tag added since the plan, or a planned tag
+        that now names another image (a build or pull moved it), skips the item; the next run plans
+        the host as it has become. The engine refuses
+        (409) to delete an image or its last tag while a container uses it, but removes other tags
+        regardless, so untagging first checks for containers itself.
         """
-        if item.action == 'untag' or len(item.names) > 1:
+        if item.id in self._deleted_images:
+            return  # deleted with a child removed earlier in this run
+        current = self._inspect(item.id)
+        if current is None:
+            raise EngineAPIError(404, 'image %s: no such image' % item.id)
+        tags = sorted(tag for tag in current.get('RepoTags') or [] if tag != '<none>:<none>')
+        added = sorted(set(tags) - set(item.names))
+        if added:
+            raise _Refused('tagged %s since the plan was made' % ', '.join(added))
+        lost = sorted(set(item.names) - set(tags))
+        if lost:
+            raise _Refused('tag %s names another image since the plan was made' % ', '.join(lost))
+        if item.action == 'untag' or len(tags) > 1:
             self._refuse_if_used(item)
-            for reference in item.names:
-                self.engine.delete('/images/%s' % reference, params={'noprune': 0, 'force': 0})
-            if item.action == 'untag':
+            for tag in tags:
+                moved = self._inspect(tag)
+                if moved is None or moved.get('Id') != item.id:
+                    raise _Refused('tag %s names another image since the plan was made' % tag)
+                self._note_deleted(self.engine.delete('/images/%s' % tag, params={'noprune': 0, 'force': 0}))
+            if item.action == 'untag' or item.id in self._deleted_images:
                 return
         try:
-            self.engine.delete('/images/%s' % item.id, params={'noprune': 0, 'force': 0})
+            self._note_deleted(self.engine.delete('/images/%s' % item.id, params={'noprune': 0, 'force': 0}))
         except EngineAPIError as exc:
-            if exc.status_code != 404 or len(item.names) < 2:
-                raise  # 404 after untagging means the last untag already deleted it
+            # Two children of one parent deleted side by side: the engine may answer 404 for the parent that
+            # the other call removed first, after deleting this image. It was there a moment ago, so it is ours.
+            if exc.status_code != 404 or self._inspect(item.id) is not None:
+                raise
+            self._deleted_images.add(item.id)
+
+    def _inspect(self, reference: str) -> Optional[Dict[str, Any]]:
+        try:
+            return self.engine.get('/images/%s/json' % reference) or {}
+        except EngineAPIError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+
+    def _note_deleted(self, answer: Any) -> None:
+        """Remember every image the engine says this call deleted (the image and untagged parents)."""
+        for entry in answer or []:
+            if isinstance(entry, dict) and entry.get('Deleted'):
+                self._deleted_images.add(entry['Deleted'])
 
     def _refuse_if_used(self, item: PlanItem) -> None:
-        """Raise a 409 when a container uses the image now."""
+        """Refuse when a container uses the image now."""
         for container in self.engine.get('/containers/json', params={'all': 1}) or []:
             if container.get('ImageID') == item.id:
                 raise EngineAPIError(409, 'image %s is used by container %s' % (
                     item.id, (container.get('Names') or [container.get('Id', '?')])[0]))
 
+    # ------------------------------------------------------------ networks
+    def _remove_network(self, item: PlanItem) -> None:
+        """Delete a network unless a container refers to it now.
+
+        The engine only refuses while a running container is attached; a created or stopped container
+        that names the network would lose it. The listing's ``network`` filter sees those by name.
+        """
+        filters = json.dumps({'network': sorted(set([item.id] + list(item.names)))})
+        users = self.engine.get('/containers/json', params={'all': 1, 'filters': filters}) or []
+        if users:
+            names = sorted((user.get('Names') or [user.get('Id', '?')])[0].lstrip('/') for user in users)
+            raise _Refused('container %s uses it since the plan was made' % ', '.join(names))
+        self.engine.delete('/networks/%s' % item.id)
+
+    # ------------------------------------------------------------ build cache
     def _prune_build_cache(self, items: List[PlanItem]) -> None:
         """Prune the planned records by name, up to CACHE_IDS_PER_CALL per call.
 
@@ -197,18 +277,44 @@ class Executor:
             self._skip(item, 'the engine kept it (in use, or within the reserve)')
 
     def _prune_records(self, items: List[PlanItem], params: Dict[str, Any]) -> List[PlanItem]:
-        """Prune some records in one call; the ones the engine kept (an error is recorded for each on failure)."""
+        """Prune some records in one call; the ones the engine kept.
+
+        When the call fails (an error answer, or no answer in time while the engine still answers its
+        ping), the build cache is read again: what is gone was removed by this call, the rest is
+        reported as an error (left for the next run), never as removed.
+        """
         call_params = dict(params, filters=json.dumps({'id': [record_id_pattern([item.id for item in items])]}))
         try:
             report = with_prune_retry(lambda: self.engine.post('/build/prune', params=call_params), self.sleep) or {}
         except EngineAPIError as exc:
             if _is_prune_running(exc):
                 raise EngineError(busy_message(exc)) from exc
-            self.outcome.errors.extend('build cache %s: %s' % (item.id, exc) for item in items)
+            self._settle_records(items, exc)
+            return []
+        except EngineError as exc:
+            if not self._engine_answers():
+                raise
+            self._settle_records(items, exc)
             return []
         deleted = set(report.get('CachesDeleted') or [])
         self.outcome.removed.extend(item for item in items if item.id in deleted)
         return [item for item in items if item.id not in deleted]
+
+    def _settle_records(self, items: List[PlanItem], error: EngineError) -> None:
+        present = {record.get('ID') for record in self._build_cache_listing()}
+        for item in items:
+            if item.id in present:
+                self.outcome.errors.append('build cache %s: %s' % (item.id, error))
+            else:
+                self.outcome.removed.append(item)
+
+    def _build_cache_listing(self) -> List[Dict[str, Any]]:
+        params = {'type': ['build-cache']} if self.engine.supports(API_DF_TYPE_FILTER) else None
+        return (self.engine.get('/system/df', params=params) or {}).get('BuildCache') or []
+
+
+class _Refused(EngineError):
+    """The object changed since the plan in a way that makes removing it unsafe (the item is skipped)."""
 
 
 def record_id_pattern(record_ids: List[str]) -> str:

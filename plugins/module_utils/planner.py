@@ -18,7 +18,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.facts import (
     BASE_IMAGE_LABEL, image_name, normalize_reference)
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
-    BuildCacheRecord, Image, Layer, Snapshot)
+    BuildCacheRecord, Container, Image, Layer, Snapshot)
 
 TYPE_ORDER = ('container', 'image', 'volume', 'network', 'build_cache')
 STOPPED_STATES = ('created', 'exited', 'dead')
@@ -97,7 +97,7 @@ def _plan_containers(snapshot: Snapshot, policy: Policy, plan: Plan) -> Set[str]
     for container in sorted(snapshot.containers, key=lambda c: c.id):
         if container.state not in STOPPED_STATES:
             continue
-        reason = _label_or_age_reason(policy, snapshot.taken_at, container.labels, container.created)
+        reason = _label_or_age_reason(policy, snapshot.taken_at, container.labels, container_age_from(container))
         if reason:
             _skip(plan, 'container', container.id, container.names, reason)
         else:
@@ -105,6 +105,12 @@ def _plan_containers(snapshot: Snapshot, policy: Policy, plan: Plan) -> Set[str]
             plan.items.append(PlanItem('container', container.id, container.names, max(container.size_rw, 0),
                                        'stopped container (%s)' % container.state))
     return removed
+
+
+def container_age_from(container: Container) -> int:
+    """A stopped container's age counts from when it stopped (as kubelet's GC does for dead containers), so
+    a service stopped yesterday after running for a month is one day old; one that never ran, from creation."""
+    return container.finished if container.finished > 0 else container.created
 
 
 # ---------------------------------------------------------------- images
@@ -146,7 +152,8 @@ def _reference_forms(tag: str) -> List[str]:
 
 def _keep_reason(image: Image, policy: Policy, newest: Dict[str, str], now: int,
                  last_used: Dict[str, int]) -> Optional[str]:
-    references = [form for tag in image.tags for form in _reference_forms(tag)]
+    # Digest references (repo@sha256:...) are matched too: an image pulled by digest has no tag.
+    references = [form for ref in image.tags + image.digests for form in _reference_forms(ref)]
     for pattern in policy.keep_images:
         if any(fnmatch.fnmatchcase(ref, pattern) for ref in references):
             return 'keep_images: %s' % pattern
@@ -454,6 +461,11 @@ def _cache_last_used(record: BuildCacheRecord) -> int:
     return record.last_used or record.created
 
 
+def cache_old_enough(record: BuildCacheRecord, policy: Policy, now: int) -> bool:
+    """Whether a record is past the policy's age limit (by creation or last use, per age_basis)."""
+    return _older(policy, now, record.created if policy.age_basis == 'created' else _cache_last_used(record))
+
+
 def _layer_sizes_after(snapshot: Snapshot, plan: Plan) -> Tuple[Optional[Set[int]], Set[int]]:
     """Layer sizes of BuildKit-built images that stay and of those the plan deletes.
 
@@ -491,13 +503,13 @@ def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Opti
     for record in sorted(records.values(), key=lambda r: (_cache_last_used(r), r.id)):
         if record.in_use:
             continue
-        if policy.build_cache == 'unused' and (record.shared or record.type in PROTECTED_CACHE_TYPES):
+        if policy.build_cache == 'unused' and record.type in PROTECTED_CACHE_TYPES:
             continue
-        if record.shared and (kept_sizes is None or record.size in kept_sizes):
+        if record.shared and (kept_sizes is None or record.size in kept_sizes or record.size not in released_sizes):
+            # Shared with an image that stays; with `unused`, also a record no removed image holds.
             _skip(plan, 'build_cache', record.id, [record.description], 'shared with a kept image')
             continue
-        when = record.created if policy.age_basis == 'created' else _cache_last_used(record)
-        if not _older(policy, snapshot.taken_at, when):
+        if not cache_old_enough(record, policy, snapshot.taken_at):
             _skip(plan, 'build_cache', record.id, [record.description], 'newer than older_than')
             continue
         eligible.append(record)

@@ -36,8 +36,9 @@ def _counts(snapshot: Snapshot) -> Dict[str, int]:
 
 
 def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after: Optional[Snapshot],
-                 policy: Dict[str, Any], set_facts: bool = False) -> Dict[str, Any]:
-    """The module result; ``outcome`` None means nothing was carried out (check mode or refused).
+                 policy: Dict[str, Any], set_facts: bool = False, refused: bool = False) -> Dict[str, Any]:
+    """The module result; ``outcome`` None means nothing was carried out (check mode, or ``refused``: a plan
+    over max_deletions, which changes nothing and so reports changed=false).
 
     The docker_cache facts of ``before`` always come with the result; ``set_facts`` also sets
     ``ansible_facts.docker_cache``: those of ``after``, or of ``before`` when nothing ran (check mode).
@@ -66,7 +67,7 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
             'reclaimed_bytes': reclaimed[kind],
         }
     result: Dict[str, Any] = {
-        'changed': bool(removed) if outcome is not None else bool(plan.items),
+        'changed': bool(removed) if outcome is not None else bool(plan.items) and not refused,
         'plan': [item.as_dict() for item in plan.items],
         'removed': [item.as_dict() for item in removed],
         'skipped_items': skipped[:SKIPPED_LIMIT],

@@ -16,10 +16,10 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    API_DF_TYPE_FILTER, Engine, EngineAPIError, map_concurrently)
+    API_DF_TYPE_FILTER, API_VOLUME_ANONYMOUS_LABEL, Engine, EngineAPIError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.layer_sizes import derive, history_to_read
 
 BUILTIN_NETWORKS = frozenset(('bridge', 'host', 'none'))
@@ -96,6 +96,7 @@ class Container:
     networks: List[str]
     labels: Dict[str, str]
     config_image: str = ''  # the reference it was created from, when the listing shows only an ID
+    finished: int = 0  # when a stopped container stopped (State.FinishedAt), when read; 0 unknown or never ran
 
     @property
     def active(self) -> bool:
@@ -194,6 +195,7 @@ class Snapshot:
     df_image_ids: List[str]
     sizes_computed: bool
     events: List[Tuple[str, int]] = field(default_factory=list)
+    events_until: Optional[int] = None  # the end of the event window read, None when no events were read
 
     def image_by_id(self) -> Dict[str, Image]:
         """Index of images by full ID."""
@@ -321,7 +323,18 @@ def _users(containers: List[Container], attribute: str) -> Dict[str, int]:
     return counts
 
 
-def _volumes(listing: List[Dict[str, Any]], containers: List[Container]) -> List[Volume]:
+def _anonymous(item: Dict[str, Any], labels: Dict[str, str], labelled_engine: bool) -> bool:
+    """Docker's own definition: engines from API 1.42 (Docker 23) mark anonymous volumes with a label, and
+    `docker volume prune` removes only those. Older engines mark nothing; there an anonymous volume is a
+    local one with a 64-hex name and no labels, as the engine names them."""
+    if (item.get('Driver') or 'local') != 'local':
+        return False
+    if labelled_engine:
+        return _ANONYMOUS_VOLUME_LABEL in labels
+    return not labels and bool(_HEX64.match(item['Name']))
+
+
+def _volumes(listing: List[Dict[str, Any]], containers: List[Container], labelled_engine: bool) -> List[Volume]:
     used = _users(containers, 'volumes')
     volumes = []
     for item in listing:
@@ -330,7 +343,7 @@ def _volumes(listing: List[Dict[str, Any]], containers: List[Container]) -> List
         volumes.append(Volume(
             name=item['Name'],
             driver=item.get('Driver') or 'local',
-            anonymous=_ANONYMOUS_VOLUME_LABEL in labels or bool(_HEX64.match(item['Name'])),
+            anonymous=_anonymous(item, labels, labelled_engine),
             labels=labels,
             created=parse_timestamp(item.get('CreatedAt')),
             size=int(usage['Size']) if usage.get('Size') is not None else -1,
@@ -351,7 +364,8 @@ def _networks(listing: List[Dict[str, Any]], containers: List[Container]) -> Lis
     ) for item in listing]
 
 
-def _build_cache(listing: List[Dict[str, Any]]) -> List[BuildCacheRecord]:
+def parse_build_cache(listing: List[Dict[str, Any]]) -> List[BuildCacheRecord]:
+    """The build cache records of a GET /system/df answer."""
     records = []
     for item in listing or []:
         parents = item.get('Parents') or ([item['Parent']] if item.get('Parent') else [])
@@ -392,7 +406,11 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
     derived from image sizes (see layer_sizes; not on the containerd store, whose sizes are not sums of
     layers). For the images left, _add_buildkit_flags reads it where BuildKit matters.
     """
-    inspects = map_concurrently(lambda image: engine.get('/images/%s/json' % image.id) or {}, images)
+    inspects = map_concurrently(lambda image: _if_present(lambda: engine.get('/images/%s/json' % image.id)), images)
+    gone = {image.id for image, inspect in zip(images, inspects) if inspect is None}
+    if gone:
+        _forget_images(images, gone)
+        inspects = [inspect for inspect in inspects if inspect is not None]
     diff_ids: Dict[str, List[str]] = {}
     for image, inspect in zip(images, inspects):
         diff_ids[image.id] = (inspect.get('RootFS') or {}).get('Layers') or []
@@ -429,7 +447,18 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
 
 
 def _histories(engine: Engine, image_ids: List[str]) -> List[List[Dict[str, Any]]]:
-    return map_concurrently(lambda image_id: engine.get('/images/%s/history' % image_id) or [], image_ids)
+    """Each image's history; empty for an image removed since it was listed (it is dropped at the next read)."""
+    return map_concurrently(lambda image_id: _if_present(lambda: engine.get('/images/%s/history' % image_id)) or [],
+                            image_ids)
+
+
+def _forget_images(images: List[Image], gone: Set[str]) -> None:
+    """Drop images removed since the listing (by another client), and the links to them."""
+    images[:] = [image for image in images if image.id not in gone]
+    for image in images:
+        image.children = [child for child in image.children if child not in gone]
+        if image.parent in gone:
+            image.parent = ''
 
 
 def _add_buildkit_flags(engine: Engine, images: List[Image], derived: List[str], shared_cache_sizes: Set[int]) -> None:
@@ -444,22 +473,42 @@ def _add_buildkit_flags(engine: Engine, images: List[Image], derived: List[str],
 
 def _add_config_image(engine: Engine, container: Container) -> None:
     """The image reference a container was created with (its listing shows only an ID then)."""
-    inspect = engine.get('/containers/%s/json' % container.id)
+    inspect = _if_present(lambda: engine.get('/containers/%s/json' % container.id)) or {}
     container.config_image = (inspect.get('Config') or {}).get('Image') or ''
 
 
 def _events(engine: Engine, since: int, until: int) -> List[Tuple[str, int]]:
     """(image reference or ID, time) for each container create/start since ``since``."""
     filters = '{"type":["container"],"event":["create","start"]}'
-    response = engine.client._get(  # pylint: disable=protected-access
-        engine.client._url('/events'),  # pylint: disable=protected-access
-        params={'since': since, 'until': until, 'filters': filters}, stream=True)
     events = []
-    for item in engine.client._stream_helper(response, decode=True):  # pylint: disable=protected-access
+    for item in engine.get_json_lines('/events', params={'since': since, 'until': until, 'filters': filters}):
         image = ((item.get('Actor') or {}).get('Attributes') or {}).get('image') or item.get('from')
         if image:
             events.append((image, int(item.get('time') or 0)))
     return events
+
+
+def _if_present(read: Callable[[], Any]) -> Any:
+    """The answer of a read, or None when the object went away since it was listed (404)."""
+    try:
+        return read()
+    except EngineAPIError as exc:
+        if exc.status_code == 404:
+            return None
+        raise
+
+
+def _add_stop_times(engine: Engine, containers: List[Container]) -> List[str]:
+    """When each stopped container stopped; returns the IDs of containers gone since the listing."""
+    stopped = [container for container in containers if container.state in ('exited', 'dead')]
+    inspects = map_concurrently(lambda c: _if_present(lambda: engine.get('/containers/%s/json' % c.id)), stopped)
+    gone = []
+    for container, inspect in zip(stopped, inspects):
+        if inspect is None:
+            gone.append(container.id)
+        else:
+            container.finished = parse_timestamp((inspect.get('State') or {}).get('FinishedAt'))
+    return gone
 
 
 def _disk_usage(engine: Engine, params: Optional[Dict[str, Any]]) -> Dict[str, Any]:
@@ -476,7 +525,7 @@ def _disk_usage(engine: Engine, params: Optional[Dict[str, Any]]) -> Dict[str, A
 
 
 def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
-                  events_since: Optional[int] = None) -> Snapshot:
+                  events_since: Optional[int] = None, stop_times: bool = False) -> Snapshot:
     """Read the engine once.
 
     ``sizes`` lets the engine walk container layers and volumes for their sizes (costly on big
@@ -484,6 +533,8 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
     ``layers`` inspects every image for its layer sizes and last tag time (to predict freed bytes
     and order by last use).
     ``events_since`` also reads container create/start events from then until now.
+    ``stop_times`` inspects stopped containers for when they stopped (their age for a prune).
+    Objects removed by someone else while the snapshot is read are left out, never an error.
     """
     taken_at = int(time.time())
     walk = bool(sizes or not engine.supports(API_DF_TYPE_FILTER))
@@ -507,11 +558,14 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
     df_images = df.get('Images') or []
     _add_df_sizes(images, df_images)
     containers = _containers(container_listing)
+    if stop_times:
+        vanished = set(_add_stop_times(engine, containers))
+        containers = [container for container in containers if container.id not in vanished]
     by_id = {image.id: image for image in images}
     for container in containers:
         if container.image_id in by_id:
             by_id[container.image_id].containers.append(container.id)
-    build_cache = _build_cache(df.get('BuildCache') or [])
+    build_cache = parse_build_cache(df.get('BuildCache') or [])
     if layers:
         _add_buildkit_flags(engine, images, derived,
                             {record.size for record in build_cache if record.shared and record.size > 0})
@@ -532,11 +586,12 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
         filesystem=_filesystem(root_dir, engine.docker_host),
         images=images,
         containers=containers,
-        volumes=_volumes(volume_listing, containers),
+        volumes=_volumes(volume_listing, containers, engine.supports(API_VOLUME_ANONYMOUS_LABEL)),
         networks=_networks(network_listing, containers),
         build_cache=build_cache,
         layers_size=int(df.get('LayersSize') or 0),
         df_image_ids=[item['Id'] for item in df_images],
         sizes_computed=walk,
         events=_events(engine, events_since, taken_at) if events_since is not None else [],
+        events_until=taken_at if events_since is not None else None,
     )

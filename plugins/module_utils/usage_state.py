@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from typing import Any, Dict, Optional, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
@@ -26,21 +27,53 @@ def empty_state() -> Dict[str, Any]:
     return {'version': STATE_VERSION, 'events_until': 0, 'images': {}}
 
 
-def load_state(path: str) -> Tuple[Dict[str, Any], Optional[str]]:
-    """The stored state and a warning when it could not be used (missing is not a warning)."""
+def _reject_constant(name: str) -> None:
+    raise ValueError('%s is not a time' % name)
+
+
+def _seconds(value: Any) -> Optional[int]:
+    """A non-negative whole number of seconds, or None for anything else (bools, NaN, strings)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+        return None
+    try:
+        return int(value)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _rewrite(path: str, why: str) -> str:
+    return 'last-used state %s %s; ordering falls back to container use, tag and creation times, and the file ' \
+           'will be rewritten' % (path, why)
+
+
+def load_state(path: str, now: Optional[int] = None) -> Tuple[Dict[str, Any], Optional[str]]:
+    """The stored state and a warning when it could not be used (missing is not a warning).
+
+    Anything but the expected layout and types (wrong types, NaN, Infinity, a time in the future)
+    gives a fresh state and a warning, never an exception.
+    """
+    now = int(time.time()) if now is None else now
     try:
         with open(path, 'r', encoding='utf-8') as handle:
-            data = json.load(handle)
+            data = json.load(handle, parse_constant=_reject_constant)
     except FileNotFoundError:
         return empty_state(), None
-    except (OSError, ValueError) as exc:
-        return empty_state(), 'last-used state %s could not be read (%s); ordering falls back to container use, tag ' \
-                              'and creation times, and the file will be rewritten' % (path, exc)
+    except (OSError, ValueError, RecursionError) as exc:
+        return empty_state(), _rewrite(path, 'could not be read (%s)' % exc)
     if not isinstance(data, dict) or data.get('version') != STATE_VERSION or not isinstance(data.get('images'), dict):
-        return empty_state(), 'last-used state %s has an unknown layout; ordering falls back to container use, tag ' \
-                              'and creation times, and the file will be rewritten' % path
-    images = {str(k): int(v) for k, v in data['images'].items() if isinstance(v, (int, float))}
-    return {'version': STATE_VERSION, 'events_until': int(data.get('events_until') or 0), 'images': images}, None
+        return empty_state(), _rewrite(path, 'has an unknown layout')
+    events_until = _seconds(data.get('events_until') or 0)
+    if events_until is None:
+        return empty_state(), _rewrite(path, 'has events_until=%r, not a time' % (data.get('events_until'),))
+    if events_until > now:
+        return empty_state(), _rewrite(path, 'was written at a time later than now (%d > %d: the clock was set '
+                                             'back?)' % (events_until, now))
+    images = {}
+    for image_id, seen in data['images'].items():
+        when = _seconds(seen)
+        if when is not None:  # an entry that is not a time is dropped alone
+            images[str(image_id)] = min(when, now)  # event times come from the engine's clock
+    return {'version': STATE_VERSION, 'events_until': events_until, 'images': images}, None
 
 
 def events_since(state: Dict[str, Any], now: int) -> int:
@@ -67,7 +100,10 @@ def fold_in(state: Dict[str, Any], snapshot: Snapshot) -> Dict[str, Any]:
         touch(container.image_id, snapshot.taken_at if container.active else container.created)
     for reference, when in snapshot.events:
         touch(by_ref.get(reference) or by_ref.get(reference + ':latest'), when)
-    return {'version': STATE_VERSION, 'events_until': snapshot.taken_at, 'images': last_used}
+    # Events were read up to the snapshot's time only when it read events; a snapshot without (the one
+    # after a prune) keeps the old mark, so the next run reads the events of this run's window again.
+    until = snapshot.events_until if snapshot.events_until is not None else state.get('events_until', 0)
+    return {'version': STATE_VERSION, 'events_until': until, 'images': last_used}
 
 
 def save_state(path: str, state: Dict[str, Any]) -> Optional[str]:
@@ -79,7 +115,10 @@ def save_state(path: str, state: Dict[str, Any]) -> Optional[str]:
         try:
             with os.fdopen(handle, 'w', encoding='utf-8') as stream:
                 json.dump(state, stream, sort_keys=True)
+                stream.flush()
+                os.fsync(stream.fileno())
             os.replace(temp_path, path)
+            _fsync_directory(directory)
         except BaseException:
             os.unlink(temp_path)
             raise
@@ -87,3 +126,12 @@ def save_state(path: str, state: Dict[str, Any]) -> Optional[str]:
         return 'last-used state %s could not be written (%s); ordering will rely on container use, tag and ' \
                'creation times' % (path, exc)
     return None
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename durable (a crash right after it must not bring the old file back)."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -29,6 +29,15 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 options:
+  lock_timeout:
+    description:
+      - How long to wait for another run on the same engine to finish (a duration such as V(90s), V(10m)).
+      - Runs on one engine take turns through a lock file beside O(state_path), named after the engine's ID, so a
+        cron job and an AWX job that start together neither free the same budget twice nor count an item twice.
+        When the wait runs out the module fails, naming the process that holds the lock, and changes nothing.
+      - Check mode waits for a running prune too (its plan would be stale), but creates no file.
+    type: str
+    default: 10m
   sizes:
     description:
       - Also let the engine walk container writable layers and volumes when neither is a target, so that
@@ -195,20 +204,14 @@ ansible_facts:
       returned: success
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     Engine, EngineError, connection_warnings, engine_argument_spec)
-from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import (
-    POLICY_ARGUMENT_SPEC, PolicyError, policy_summary, validate_policy)
-from ansible_collections.cachewarden.docker.plugins.module_utils.report import prune_result
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
-from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import (
-    events_since, fold_in, load_state, save_state)
+    POLICY_ARGUMENT_SPEC, PolicyError, validate_policy)
+from ansible_collections.cachewarden.docker.plugins.module_utils.prune_run import run_prune
+from ansible_collections.cachewarden.docker.plugins.module_utils.units import UnitError, parse_duration
 
 
 def argument_spec() -> dict:
@@ -216,52 +219,32 @@ def argument_spec() -> dict:
     spec = engine_argument_spec()
     spec.update({name: dict(option) for name, option in POLICY_ARGUMENT_SPEC.items()})
     spec['sizes'] = dict(type='bool', default=False)
+    spec['lock_timeout'] = dict(type='str', default='10m')
     return spec
 
 
 def main() -> None:
-    """Validate, snapshot, plan, apply, report."""
+    """Validate, then lock, snapshot, plan, apply, report (module_utils.prune_run)."""
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
         policy = validate_policy(module.params)
+        lock_timeout = parse_duration(module.params['lock_timeout'])
     except PolicyError as exc:
         module.fail_json(msg=str(exc))
-    state, warning = load_state(policy.state_path)
-    if warning:
-        module.warn(warning)
-    sizes = module.params['sizes'] or policy.sizes_needed
+    except UnitError as exc:
+        module.fail_json(msg='lock_timeout=%r: %s' % (module.params['lock_timeout'], exc))
     for warning in connection_warnings(module.params):
         module.warn(warning)
     try:
         engine = Engine(module.params)
-        before = read_snapshot(engine, sizes=sizes, layers=policy.images != 'none',
-                               events_since=events_since(state, int(time.time())))
     except EngineError as exc:
         module.fail_json(msg=str(exc))
-    state = fold_in(state, before)
-    plan = make_plan(before, policy, state['images'])
-    for warning in plan.warnings:
+    run = run_prune(engine, policy, module.check_mode, sizes=module.params['sizes'], lock_timeout=lock_timeout)
+    for warning in run.warnings:
         module.warn(warning)
-    if policy.max_deletions is not None and len(plan.items) > policy.max_deletions:
-        module.fail_json(msg='max_deletions=%d: the plan holds %d items; nothing was removed'
-                         % (policy.max_deletions, len(plan.items)),
-                         **prune_result(plan, None, before, None, policy_summary(policy)))
-    if module.check_mode:
-        module.exit_json(**prune_result(plan, None, before, None, policy_summary(policy), set_facts=True))
-    outcome = Executor(engine, policy).run(plan)
-    if outcome.interrupted:
-        module.fail_json(msg='the run stopped after %d of %d plan items were removed; rerun to finish '
-                         'the plan (see not_done): %s' % (len(outcome.removed), len(plan.items), outcome.interrupted),
-                         **prune_result(plan, outcome, before, None, policy_summary(policy)))
-    try:
-        after = read_snapshot(engine, sizes=sizes)
-    except EngineError as exc:
-        module.fail_json(msg='removed %d items, then could not read the engine again: %s' % (len(outcome.removed), exc),
-                         **prune_result(plan, outcome, before, None, policy_summary(policy)))
-    warning = save_state(policy.state_path, fold_in(state, after))
-    if warning:
-        module.warn(warning)
-    module.exit_json(**prune_result(plan, outcome, before, after, policy_summary(policy), set_facts=True))
+    if run.failed:
+        module.fail_json(msg=run.failed, **run.result)
+    module.exit_json(**run.result)
 
 
 if __name__ == '__main__':

@@ -138,7 +138,7 @@ def snapshot(images: Iterable[Image] = (), containers: Iterable[Container] = (),
                     volumes=volumes, networks=networks, build_cache=list(build_cache),
                     layers_size=sum(layer_sizes(images).values()),
                     df_image_ids=[img.id for img in images if not img.intermediate], sizes_computed=True,
-                    events=list(events))
+                    events=list(events), events_until=taken_at)
 
 
 def policy(**options) -> Policy:

@@ -150,6 +150,11 @@ class BusyEngine:
         self.prunes += 1
         raise self.error
 
+    def get(self, path, params=None):
+        """The build cache as it is after the failed prune: r1 gone, r2 still there."""
+        assert path == '/system/df' and params == {'type': ['build-cache']}
+        return {'BuildCache': [{'ID': 'r2'}]}
+
 
 def _cache_plan():
     return Plan(items=[PlanItem('container', 'c1', ['job'], 10, 'stopped container (exited)'),
@@ -175,5 +180,6 @@ def test_other_prune_errors_are_recorded_and_the_run_goes_on():
     engine = BusyEngine(EngineAPIError(500, 'internal error'))
     outcome = Executor(engine, validate_policy({'build_cache': 'all'})).run(_cache_plan())
     assert outcome.interrupted is None and engine.prunes == 1
-    assert outcome.errors == ['build cache r1: internal error', 'build cache r2: internal error']
-    assert [item.id for item in outcome.removed] == ['c1']
+    assert outcome.errors == ['build cache r2: internal error']
+    assert [item.id for item in outcome.removed] == ['c1', 'r1'], 'what the failed call did remove is read back'
+

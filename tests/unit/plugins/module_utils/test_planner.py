@@ -375,8 +375,9 @@ def test_build_cache_unused_versus_all():
     assert planned(plan_for(snap)) == []
     assert sorted(planned(plan_for(snap, build_cache='unused'))) == ['mount', 'regular']
     plan = plan_for(snap, build_cache='all')
-    assert sorted(planned(plan)) == ['frontend', 'internal', 'mount', 'regular', 'shared']
-    assert item(plan, 'shared').bytes == 0  # another record holds the same data
+    # A shared record stays while an image holds it: the engine's prune never takes shared records.
+    assert sorted(planned(plan)) == ['frontend', 'internal', 'mount', 'regular']
+    assert reasons(plan, 'shared') == ['shared with a kept image']
     assert item(plan, 'regular').bytes == 10
 
 
@@ -439,7 +440,8 @@ def test_build_cache_budget_counts_shared_records_as_freeing_nothing():
     # 6GB of own cache (shared bytes belong to another record), 2GB over the budget.
     plan = plan_for(snapshot(build_cache=records), build_cache='all', max_cache_size='4GB')
     assert plan.budget['cache_bytes'] == 6 * GB
-    assert planned(plan) == ['shared', 'own']
+    assert planned(plan) == ['own']  # a shared record no removed image holds stays (the engine keeps it)
+    assert reasons(plan, 'shared') == ['shared with a kept image']
     assert reasons(plan, 'newest') == ['budget met']
     assert plan.predicted_bytes == 3 * GB
 
@@ -646,3 +648,26 @@ def test_build_cache_budget_is_met_when_a_chosen_parent_must_stay():
     assert plan.budget['bytes_to_free'] == 5 * GB
     assert plan.predicted_bytes >= 5 * GB, \
         'budget asks for 5GB; plan %r frees %d' % (planned(plan), plan.predicted_bytes)
+
+
+# ---------------------------------------------------------------- safety rules of issue 13
+def test_a_stopped_container_is_as_old_as_its_stop_not_its_creation():
+    service = container('service', state='exited', created=NOW - 40 * DAY)
+    service.finished = NOW - DAY  # ran for a month, stopped yesterday
+    old_job = container('old-job', state='exited', created=NOW - 40 * DAY)
+    old_job.finished = NOW - 20 * DAY
+    never_ran = container('never-ran', state='created', created=NOW - 10 * DAY)
+    plan = make_plan(snapshot(containers=[service, old_job, never_ran]), policy(containers=True, older_than='7d'))
+    assert sorted(item.names[0] for item in plan.items) == ['never-ran', 'old-job']
+    assert {entry['names'][0]: entry['reason'] for entry in plan.skipped} == {'service': 'newer than older_than'}
+
+
+def test_keep_images_globs_match_digest_references():
+    pulled = image('pulled')
+    pulled.digests = ['127.0.0.1:5000/rb/pulled@sha256:' + 'a' * 64]
+    other = image('other')
+    other.digests = ['127.0.0.1:5000/rb/other@sha256:' + 'b' * 64]
+    plan = make_plan(snapshot(images=[pulled, other]),
+                     policy(images='unused', keep_images=['127.0.0.1:5000/rb/pulled@sha256:*']))
+    assert [item.id for item in plan.items] == [other.id]
+    assert [entry['reason'] for entry in plan.skipped] == ['keep_images: 127.0.0.1:5000/rb/pulled@sha256:*']

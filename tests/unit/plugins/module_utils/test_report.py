@@ -78,7 +78,7 @@ def test_check_mode_reports_the_plan_and_changes_nothing():
                                        'image: 1 objects, 1000 bytes\n'
                                        'volume: 1 objects, 60 bytes\n'
                                        'network: 1 objects, 0 bytes\n'
-                                       'build_cache: 0 objects, 0 bytes\n')
+                                       'build_cache: 1 objects, 0 bytes\n')  # the shared record stays
     assert 'ansible_facts' not in result and 'budget' not in result
 
 

@@ -150,3 +150,18 @@ def test_image_flags():
 def test_filesystem_used_percent():
     assert Filesystem(path='/', size_bytes=100, free_bytes=25, used_bytes=70).used_percent == 73.68
     assert Filesystem(path='/', size_bytes=0, free_bytes=0, used_bytes=0).used_percent == 0.0
+
+
+def test_anonymous_volumes_follow_the_engines_own_label_and_only_the_local_driver():
+    from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import _volumes
+    hex_name = 'a' * 64
+    listing = [
+        {'Name': 'labelled', 'Driver': 'local', 'Labels': {'com.docker.volume.anonymous': ''}},
+        {'Name': hex_name, 'Driver': 'local', 'Labels': None},
+        {'Name': 'b' * 64, 'Driver': 'nfs-plugin', 'Labels': {'com.docker.volume.anonymous': ''}},
+        {'Name': 'c' * 64, 'Driver': 'local', 'Labels': {'com.example.team': 'ci'}},
+    ]
+    labelled = {v.name: v.anonymous for v in _volumes(listing, [], labelled_engine=True)}
+    assert labelled == {'labelled': True, hex_name: False, 'b' * 64: False, 'c' * 64: False}
+    older = {v.name: v.anonymous for v in _volumes(listing, [], labelled_engine=False)}
+    assert older == {'labelled': False, hex_name: True, 'b' * 64: False, 'c' * 64: False}

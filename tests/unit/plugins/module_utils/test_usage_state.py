@@ -35,6 +35,17 @@ def test_missing_file_is_an_empty_state_without_warning(tmp_path):
     ('{"events_until": 0, "images": {}}', 'unknown layout'),
     ('{"version": 1, "events_until": 0, "images": []}', 'unknown layout'),
     ('{"version": 1, "events_until": 0}', 'unknown layout'),
+    ('{"version": 1, "events_until": "abc", "images": {}}', 'not a time'),
+    ('{"version": 1, "events_until": [1], "images": {}}', 'not a time'),
+    ('{"version": 1, "events_until": {"a": 1}, "images": {}}', 'not a time'),
+    ('{"version": 1, "events_until": true, "images": {}}', 'not a time'),
+    ('{"version": 1, "events_until": -5, "images": {}}', 'not a time'),
+    ('{"version": 1, "events_until": NaN, "images": {}}', 'could not be read'),
+    ('{"version": 1, "events_until": Infinity, "images": {}}', 'could not be read'),
+    ('{"version": 1, "events_until": 1e400, "images": {}}', 'not a time'),
+    ('{"version": 1, "events_until": 0, "images": {"sha256:a": -Infinity}}', 'could not be read'),
+    ('{"version": 1, "events_until": 4102444800, "images": {}}', 'later than now'),
+    ('[' * 100000 + ']' * 100000, 'could not be read'),
 ])
 def test_bad_file_is_an_empty_state_with_a_warning_naming_it(tmp_path, content, why):
     path = tmp_path / 'last-used.json'
@@ -88,6 +99,23 @@ def test_fold_in_records_containers():
     assert state['version'] == STATE_VERSION
     assert state['events_until'] == NOW
     assert state['images'] == {app.id: NOW, old.id: NOW - 5 * DAY, idle.id: NOW}
+
+
+def test_a_snapshot_without_events_keeps_the_event_mark():
+    """The snapshot after a prune reads no events: the next run must read this run's window again."""
+    snap, _app, _old, _nginx, _idle = _host()
+    snap.events, snap.events_until = [], None
+    state = fold_in({'version': 1, 'events_until': NOW - DAY, 'images': {}}, snap)
+    assert state['events_until'] == NOW - DAY
+
+
+def test_save_syncs_file_and_folder_before_and_after_the_rename(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(usage_state.os, 'fsync', lambda fd: synced.append(os.path.exists(str(tmp_path / 's.json')))
+                        or real_fsync(fd))
+    assert save_state(str(tmp_path / 's.json'), empty_state()) is None
+    assert synced == [False, True]  # the temp file before the rename, the folder after it
 
 
 def test_fold_in_keeps_the_newest_time_and_drops_images_that_are_gone():

@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The whole prune of one host: lock -> snapshot -> plan -> apply -> snapshot again -> result.
+
+The module is a thin shell over ``run_prune``: it maps the outcome to exit_json / fail_json.
+Check mode stops after the plan and changes nothing on the host (no state file, no lock file).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import API_DF_TYPE_FILTER, Engine, EngineError
+from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor, Outcome, remaining_after
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import (
+    PROTECTED_CACHE_TYPES, Plan, PlanItem, cache_old_enough, make_plan)
+from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy, policy_summary
+from ansible_collections.cachewarden.docker.plugins.module_utils.report import prune_result
+from ansible_collections.cachewarden.docker.plugins.module_utils.run_lock import EngineLock, LockTimeout, lock_path
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
+    BuildCacheRecord, Snapshot, parse_build_cache, read_snapshot)
+from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import (
+    events_since, fold_in, load_state, save_state)
+
+
+@dataclass
+class PruneRun:
+    """What the module returns: ``failed`` set means fail_json with ``result`` as its data."""
+
+    result: Dict[str, Any] = field(default_factory=dict)
+    failed: Optional[str] = None
+    warnings: List[str] = field(default_factory=list)
+
+
+def read_for(engine: Engine, policy: Policy, sizes: bool, state: Optional[Dict[str, Any]] = None) -> Snapshot:
+    """The snapshot a prune with this policy needs (the layer detail only when images are a target)."""
+    return read_snapshot(engine, sizes=sizes or policy.sizes_needed, layers=policy.images != 'none',
+                         events_since=events_since(state, int(time.time())) if state is not None else None,
+                         stop_times=policy.containers)
+
+
+def run_prune(engine: Engine, policy: Policy, check_mode: bool, sizes: bool = False,
+              lock_timeout: float = 600) -> PruneRun:
+    """One prune of the engine, under its run lock (shared in check mode, exclusive otherwise)."""
+    run = PruneRun()
+    try:
+        path = lock_path(policy.state_path, str(engine.info().get('ID') or engine.docker_host))
+        with EngineLock(path, lock_timeout, exclusive=not check_mode):
+            _locked_run(engine, policy, check_mode, sizes, run)
+    except LockTimeout as exc:
+        run.failed = str(exc)
+    except EngineError as exc:
+        run.failed = run.failed or str(exc)
+    except OSError as exc:  # the lock file's folder cannot be made or opened
+        run.failed = 'cannot take the run lock of this engine under %s: %s' % (policy.state_path, exc)
+    return run
+
+
+def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, run: PruneRun) -> None:
+    state, warning = load_state(policy.state_path)
+    if warning:
+        run.warnings.append(warning)
+    before = read_for(engine, policy, sizes, state)
+    state = fold_in(state, before)
+    plan = make_plan(before, policy, state['images'])
+    run.warnings.extend(plan.warnings)
+    summary = policy_summary(policy)
+    if policy.max_deletions is not None and len(plan.items) > policy.max_deletions:
+        run.failed = ('max_deletions=%d: the plan holds %d items; nothing was removed'
+                      % (policy.max_deletions, len(plan.items)))
+        run.result = prune_result(plan, None, before, None, summary, refused=True)
+        return
+    if check_mode:
+        run.result = prune_result(plan, None, before, None, summary, set_facts=True)
+        return
+    executor = Executor(engine, policy)
+    outcome = executor.run(plan)
+    if not outcome.interrupted:
+        released = released_cache(before, plan, outcome, policy, _build_cache_now(engine))
+        if released:
+            executor.prune_released(released)
+    if outcome.interrupted:
+        _settle_interrupted(engine, plan, outcome)
+        run.failed = ('the run stopped after %d of %d plan items were removed; rerun to finish the plan (see '
+                      'not_done): %s' % (len(outcome.removed), len(plan.items), outcome.interrupted))
+        run.result = prune_result(plan, outcome, before, None, summary)
+        return
+    try:
+        after = read_for(engine, policy, sizes)
+    except EngineError as exc:
+        run.failed = 'removed %d items, then could not read the engine again: %s' % (len(outcome.removed), exc)
+        run.result = prune_result(plan, outcome, before, None, summary)
+        return
+    warning = save_state(policy.state_path, fold_in(state, after))
+    if warning:
+        run.warnings.append(warning)
+    run.result = prune_result(plan, outcome, before, after, summary, set_facts=True)
+
+
+def _build_cache_now(engine: Engine) -> List[BuildCacheRecord]:
+    params = {'type': ['build-cache']} if engine.supports(API_DF_TYPE_FILTER) else None
+    return parse_build_cache((engine.get('/system/df', params=params) or {}).get('BuildCache') or [])
+
+
+def released_cache(before: Snapshot, plan: Plan, outcome: Outcome, policy: Policy,
+                   now: List[BuildCacheRecord]) -> List[PlanItem]:
+    """Build cache records that the images this run removed held, now free for the same policy. Pure.
+
+    BuildKit marks a record shared while an image holds its layers, and the engine's prune never takes a
+    shared record. Which image holds which record the API does not say (docs/prune.md), so the plan can
+    only predict these records; the run reads the build cache again after the images went and prunes the
+    records that were shared before, are free now and that the policy's build-cache rules select, so the
+    run converges at once instead of leaving them to the next night. Budgets and a reserve already
+    chose what to free, so they take nothing more.
+    """
+    if policy.build_cache == 'none' or policy.budgeted or policy.build_cache_reserve is not None:
+        return []
+    if not any(item.type == 'image' for item in outcome.removed):
+        return []
+    was_shared = {record.id for record in before.build_cache if record.shared}
+    handled = {item.id for item in plan.items if item.type == 'build_cache'}
+    released = []
+    for record in now:
+        if record.id not in was_shared or record.id in handled or record.shared or record.in_use:
+            continue
+        if policy.build_cache == 'unused' and record.type in PROTECTED_CACHE_TYPES:
+            continue
+        if not cache_old_enough(record, policy, before.taken_at):
+            continue
+        released.append(PlanItem('build_cache', record.id, [record.description], record.size,
+                                 'released by the images this run removed (shared with them before)'))
+    return released
+
+
+def _settle_interrupted(engine: Engine, plan: Plan, outcome: Outcome) -> None:
+    """After the engine stopped answering, read what is really gone: an item whose delete was under way may
+    have been carried out. Items still unconfirmed stay in not_done; if the engine is still away, all do."""
+    left = remaining_after(outcome, plan)
+    if not left:
+        return
+    try:
+        now = read_snapshot(engine, sizes=False)
+    except EngineError:
+        return
+    present = {('container', c.id) for c in now.containers}
+    present.update(('image', i.id) for i in now.images)
+    present.update(('volume', v.name) for v in now.volumes)
+    present.update(('network', n.id) for n in now.networks)
+    present.update(('build_cache', r.id) for r in now.build_cache)
+    outcome.removed.extend(item for item in left if item.action == 'remove' and (item.type, item.id) not in present)
