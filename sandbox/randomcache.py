@@ -180,7 +180,7 @@ class _Generator:  # pylint: disable=too-many-instance-attributes
     def _steps(self, count: int, files: dict[str, bytes]) -> str:
         """``count`` random Dockerfile steps (COPY of a random file, RUN writing data, ENV, WORKDIR)."""
         lines = []
-        for _ in range(count):
+        for _draw in range(count):
             kind = self.rng.choice(("copy", "copy", "run", "run", "env", "workdir"))
             token = self._token()
             if kind == "copy":
@@ -235,7 +235,7 @@ class _Generator:  # pylint: disable=too-many-instance-attributes
         self._build(_Build(tag, "legacy", "nocache rebuild", nocache=True), dockerfile, files)
         self.manifest["replaced"].append({"tag": tag, "by": "legacy nocache rebuild"})
         # more tags on one image
-        for _ in range(self.rng.randint(1, 2)):
+        for _draw in range(self.rng.randint(1, 2)):
             self._alias(self.rng.choice(built)[0])
         # a build failing half way: the steps before the failure stay as intermediate images
         files = {}
@@ -292,7 +292,7 @@ class _Generator:  # pylint: disable=too-many-instance-attributes
     def _cache_steps(self, count: int, files: dict[str, bytes]) -> str:
         """``RUN --mount=type=cache,target=/cache`` steps that fill the cache mount and produce /out files."""
         lines = []
-        for _ in range(count):
+        for _draw in range(count):
             token = self._token()
             name = f"src-{token}.bin"
             files[name] = self._blob()
@@ -356,7 +356,7 @@ class _Generator:  # pylint: disable=too-many-instance-attributes
         pulled images have RepoDigests and no parent chain."""
         count = self.rng.randint(1, 2)
         plans = []
-        for _ in range(count):
+        for _draw in range(count):
             repo = f"cw/{self._word()}"
             version = self.rng.choice(("1.0", "2.4", "stable"))
             files: dict[str, bytes] = {}
@@ -404,7 +404,7 @@ class _Generator:  # pylint: disable=too-many-instance-attributes
     # -- networks, volumes, containers -----------------------------------------------------------------
     def networks(self) -> list[str]:
         """User networks (bridge; macvlan when the engine refuses bridge); the first ones get containers."""
-        names = [f"rnet-{self._word()}" for _ in range(self.rng.randint(2, 4))]
+        names = [f"rnet-{self._word()}" for _draw in range(self.rng.randint(2, 4))]
         labels = [self._keep("network", name, 0.3) for name in names]
         for name, label in zip(names, labels):
             try:
@@ -419,7 +419,7 @@ class _Generator:  # pylint: disable=too-many-instance-attributes
 
     def volumes(self) -> list[str]:
         """Named volumes; containers draw from the first ones, so some stay unused."""
-        names = [f"rvol-{self._word()}" for _ in range(self.rng.randint(2, 5))]
+        names = [f"rvol-{self._word()}" for _draw in range(self.rng.randint(2, 5))]
         for name in names:
             self.client.volumes.create(name, labels=self._keep("volume", name, 0.3))
             self.manifest["volumes"][name] = {"containers": []}
@@ -427,7 +427,7 @@ class _Generator:  # pylint: disable=too-many-instance-attributes
 
     def containers(self, networks: list[str], volumes: list[str]) -> None:
         """Containers in every state (each at least once), on user networks or none, with named and anonymous volumes."""
-        states = list(STATES) + [self.rng.choice(STATES) for _ in range(self.rng.randint(1, 5))]
+        states = list(STATES) + [self.rng.choice(STATES) for _draw in range(self.rng.randint(1, 5))]
         self.rng.shuffle(states)
         used_networks = networks[:max(1, len(networks) - self.rng.randint(1, 2))]
         used_volumes = volumes[:max(1, len(volumes) - self.rng.randint(1, 2))]

@@ -127,7 +127,8 @@ def ensure() -> str:
 
 
 def _terminate(pid: int) -> None:
-    from .hostctl import terminate  # pylint: disable=import-outside-toplevel  (hostctl imports docker)
+    # hostctl imports docker: only when a registry must be stopped
+    from .hostctl import terminate  # pylint: disable=import-outside-toplevel
     terminate([pid], 10.0)
 
 

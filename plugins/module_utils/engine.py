@@ -319,6 +319,14 @@ class Engine:
         """DELETE an API path and decode its JSON body (empty body -> None)."""
         return self._call('delete', path, params=params)
 
+    def ping(self) -> bool:
+        """Whether the engine answers ``GET /_ping`` (its body is plain text)."""
+        try:
+            self._call('get', '/_ping', decode=False)
+        except EngineError:
+            return False
+        return True
+
     def get_json_lines(self, path: str, params: Optional[Dict[str, Any]] = None) -> List[Any]:
         """GET a path that answers with a stream of JSON objects (``/events`` with ``until``) and decode them all."""
         return decode_json_stream(self._call('get', path, params=params, decode=False) or b'')

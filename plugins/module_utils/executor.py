@@ -138,11 +138,7 @@ class Executor:
             raise gone
 
     def _engine_answers(self) -> bool:
-        try:
-            self.engine.get('/_ping')
-        except EngineError:
-            return False
-        return True
+        return self.engine.ping()
 
     def _attempt(self, item: PlanItem) -> Optional[EngineError]:
         """Delete one item; the engine's error instead of raising it (this runs in a worker thread)."""

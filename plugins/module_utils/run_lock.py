@@ -46,8 +46,8 @@ def _holder(handle: Any) -> str:
         return 'an unknown process'
     started = data.get('started')
     since = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(started)) if isinstance(started, (int, float)) else '?'
-    return 'pid %s on %s (%s), holding it since %s' % (data.get('pid', '?'), data.get('host', '?'),
-                                                        data.get('what', 'docker_cache_prune'), since)
+    return 'pid %s on %s (%s), holding it since %s' % (
+        data.get('pid', '?'), data.get('host', '?'), data.get('what', 'docker_cache_prune'), since)
 
 
 class EngineLock:

@@ -11,6 +11,7 @@ ordering improves as a schedule runs. The file is small, JSON, and replaced atom
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -33,7 +34,7 @@ def _reject_constant(name: str) -> None:
 
 def _seconds(value: Any) -> Optional[int]:
     """A non-negative whole number of seconds, or None for anything else (bools, NaN, strings)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
         return None
     try:
         return int(value)

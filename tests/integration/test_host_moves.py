@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from ansible_cli import run_module
-from fleet_helpers import engine_listing, reset, ssh
+from engine_proxy import EngineProxy
+from fleet_helpers import cli, engine_listing, reset, ssh
 from prune_helpers import MODULE, ids
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine
@@ -22,6 +23,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.executor import
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import validate_policy
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
+from sandbox import registry
 from sandbox.builds import BUSYBOX_DOCKERFILE, context_tar, legacy_build
 from sandbox.fleet import Fleet, docker_client
 
@@ -156,3 +158,80 @@ def test_a_stopped_container_counts_its_age_from_when_it_stopped(fleet: Fleet, i
         assert client.api.inspect_container(service)['State']['Status'] == 'exited'
     finally:
         client.close()
+
+
+@pytest.mark.parametrize('name', HOSTS)
+def test_a_keep_glob_on_a_digest_keeps_an_image_pulled_by_digest(fleet: Fleet, inventory: str, name: str) -> None:
+    """A pulled-by-digest image has no tag, so `docker image prune` (and images=dangling) removes it; a keep
+    glob on its digest reference protects it."""
+    host = fleet.host(name)
+    reset(fleet, host)
+    ref = '%s/cw-digest/%s:1' % (registry.ensure(), name)
+    client = docker_client(host)
+    try:
+        assert _new_image(client, ref)
+        repo = ref.rsplit(':', 1)[0]
+        for message in client.api.push(repo, tag='1', stream=True, decode=True):
+            assert not message.get('error'), message
+        client.api.remove_image(ref)
+        client.api.pull(repo, tag='1')
+        digest = next(d for d in client.api.inspect_image(ref)['RepoDigests'] if d.startswith(repo + '@'))
+        client.api.remove_image(ref)
+        client.api.pull(digest)  # pulled by digest: the image is known by its digest reference only
+        pulled = client.api.inspect_image(digest)['Id']
+        args = {'images': 'unused', 'state_path': '/tmp/cw-state-%s.json' % uuid.uuid4().hex}
+        kept = run_module(inventory, name, MODULE, dict(args, keep_images=[repo + '@sha256:*']), check=True)[name]
+        assert pulled not in {item['id'] for item in kept['plan']}
+        assert {e['id']: e['reason'] for e in kept['skipped_items']}[pulled] == 'keep_images: %s@sha256:*' % repo
+        assert pulled in {item['id'] for item in run_module(inventory, name, MODULE, args, check=True)[name]['plan']}
+        # Whether it counts as dangling is the engine's call: 20.10 says yes, the containerd store no.
+        dangling = run_module(inventory, name, MODULE, dict(args, images='dangling'), check=True)[name]['plan']
+        by_cli = cli(host, 'images', '--filter', 'dangling=true', '--quiet', '--no-trunc').split()
+        assert (pulled in {item['id'] for item in dangling}) is (pulled in by_cli)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize('name', HOSTS)
+def test_anonymous_volumes_are_what_the_engine_calls_anonymous(fleet: Fleet, inventory: str, name: str) -> None:
+    host = fleet.host(name)
+    reset(fleet, host)
+    client = docker_client(host)
+    try:
+        hex_named = uuid.uuid4().hex * 2  # 64 hex digits, created by name
+        client.api.create_volume(hex_named, labels={'com.example.team': 'ci'})
+        image = client.api.images()[0]['Id']
+        holder = client.api.create_container(image, command=['true'], volumes=['/data'],
+                                             host_config=client.api.create_host_config(network_mode='none'))
+        anonymous = next(m['Name'] for m in client.api.inspect_container(holder['Id'])['Mounts'] if m['Type'] == 'volume')
+        client.api.remove_container(holder['Id'])  # without v: the anonymous volume stays, unused
+        result = run_module(inventory, name, MODULE, {'volumes': 'anonymous',
+                                                      'state_path': '/tmp/cw-state-%s.json' % uuid.uuid4().hex})[name]
+        removed = {item['id'] for item in result['removed']}
+        assert anonymous in removed and hex_named not in removed
+        assert client.api.inspect_volume(hex_named)['Name'] == hex_named
+    finally:
+        client.close()
+
+
+def test_one_slow_delete_does_not_stop_the_run(fleet: Fleet, inventory: str) -> None:
+    """A DELETE that takes longer than ``timeout`` while the engine answers: tried again, the run goes on."""
+    host = fleet.host('h1')
+    reset(fleet, host)
+    args = {'containers': True, 'state_path': '/tmp/cw-state-%s.json' % uuid.uuid4().hex}
+    plan = run_module(inventory, host.name, MODULE, args, check=True)[host.name]['plan']
+    slow = plan[0]['id']
+    delayed = []
+
+    def rule(method: str, path: str):
+        if method == 'DELETE' and slow in path and not delayed:
+            delayed.append(path)
+            time.sleep(6)
+        return None
+
+    listen, url = host.run_dir / 'cw-proxy-slowdelete.sock', 'unix:///var/run/cw-proxy-slowdelete.sock'
+    with EngineProxy(listen, host.socket, rule=rule):
+        result = run_module(inventory, host.name, MODULE, dict(args, docker_host=url, timeout=3))[host.name]
+    assert delayed, 'the proxy held the first DELETE'
+    assert not result['failed'], result.get('msg')
+    assert ids(result['removed']) == ids(plan), 'the slow item went on its second try and the rest of the plan ran'

@@ -7,11 +7,12 @@ network namespace), reached by the modules on h1 over SSH; no key material in an
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from ansible_cli import run_cases
+from ansible_cli import run_cases, run_module
 from tls_engine import SERVER_NAME, TLSEngine, private_key_lines, run_tls_engine
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine
@@ -104,3 +105,18 @@ def test_options_win_over_the_ca_bundle_of_the_environment(tls_engine: TLSEngine
     unverified = Engine({'docker_host': tls_engine.url, 'tls': True, 'client_cert': str(folder / 'client.pem'),
                          'client_key': str(folder / 'client-key.pem'), 'timeout': 20})
     assert unverified.get('/info')['ID']
+
+
+def test_an_engine_with_an_expired_server_certificate_is_refused_clearly(fleet: Fleet, inventory: str) -> None:
+    """The engine's own certificate has expired: the modules refuse it and say so, before any change."""
+    with contextmanager(run_tls_engine)(fleet.host(HOST), server_cert='server-expired', port=2377,
+                                        name='cw-tls-expired') as engine:
+        args = _connection(engine)
+        facts = run_module(inventory, HOST, 'cachewarden.docker.docker_cache_facts', args)[HOST]
+        prune = run_module(inventory, HOST, 'cachewarden.docker.docker_cache_prune',
+                           dict(args, containers=True, state_path='/tmp/cw-state-tls-expired.json'))[HOST]
+        for result in (facts, prune):
+            assert result['failed'] is True, result
+            assert 'TLS handshake' in result['msg'] and "the engine's certificate has expired" in result['msg'], \
+                result['msg']
+        assert prune.get('removed', []) == []

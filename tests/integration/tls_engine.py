@@ -31,7 +31,6 @@ from sandbox.proc import wait_until
 
 PORT = 2376
 SERVER_NAME = 'cw-tls-engine.test'
-INSIDE = '/var/run/cw-tls'
 _Key = ec.EllipticCurvePrivateKey
 
 
@@ -71,9 +70,10 @@ def _write(folder: Path, name: str, certificate: x509.Certificate, key: Optional
 
 
 def make_certificates(folder: Path) -> None:
-    """ca, server, client (signed by ca); other-ca; expired client (signed by ca, validity over)."""
+    """ca, server, client (signed by ca); other-ca; expired client and expired server (signed by ca, validity over)."""
     folder.mkdir(parents=True, exist_ok=True)
-    keys = {name: ec.generate_private_key(ec.SECP256R1()) for name in ('ca', 'server', 'client', 'other-ca', 'expired')}
+    keys = {name: ec.generate_private_key(ec.SECP256R1())
+            for name in ('ca', 'server', 'client', 'other-ca', 'expired', 'server-expired')}
     ca = _certificate('cw test CA', keys['ca'], None, ca=True)
     _write(folder, 'ca', ca)
     _write(folder, 'other-ca', _certificate('cw other CA', keys['other-ca'], None, ca=True))
@@ -81,6 +81,8 @@ def make_certificates(folder: Path) -> None:
     _write(folder, 'client', _certificate('cw client', keys['client'], (ca, keys['ca'])), keys['client'])
     _write(folder, 'expired', _certificate('cw expired client', keys['expired'], (ca, keys['ca']), days=(-30, -1)),
            keys['expired'])
+    _write(folder, 'server-expired', _certificate(SERVER_NAME, keys['server-expired'], (ca, keys['ca']), server=True,
+                                                  days=(-30, -1)), keys['server-expired'])
 
 
 def private_key_lines(folder: Path) -> List[str]:
@@ -97,37 +99,40 @@ class TLSEngine:
 
     host: Host
     folder: Path
+    port: int = PORT
+    name: str = 'cw-tls'
 
     @property
     def url(self) -> str:
         """docker_host for the modules."""
-        return 'tcp://%s:%d' % (self.host.address, PORT)
+        return 'tcp://%s:%d' % (self.host.address, self.port)
 
     def inside(self, name: str) -> str:
         """Path of a certificate file on the managed host."""
-        return '%s/%s' % (INSIDE, name)
+        return '/var/run/%s/%s' % (self.name, name)
 
 
-def run_tls_engine(host: Host) -> Iterator[TLSEngine]:
-    """Start the engine (certificates first), yield it, stop it and remove its folders."""
-    folder = host.run_dir / 'cw-tls'
-    data = Path(host.root) / 'tls-data'
+def run_tls_engine(host: Host, server_cert: str = 'server', port: int = PORT, name: str = 'cw-tls') -> Iterator[TLSEngine]:
+    """Start the engine (certificates first) with the server certificate ``server_cert``, yield it, stop it
+    and remove its folders."""
+    folder = host.run_dir / name
+    data = Path(host.root) / (name + '-data')
     make_certificates(folder)
     (folder / 'daemon.json').write_text('{}\n', encoding='utf-8')
     path = '%s:%s' % (host.bin_dir, SYSTEM_PATH) if host.bin_dir else SYSTEM_PATH
     command = ['nsenter', '--net=%s' % (NETNS_DIR / host.netns), 'env', 'PATH=' + path, 'dockerd',
                '--config-file', str(folder / 'daemon.json'), '--data-root', str(data),
-               '--exec-root', str(host.run_dir / 'cw-tls-exec'), '--pidfile', str(host.run_dir / 'cw-tls.pid'),
+               '--exec-root', str(host.run_dir / (name + '-exec')), '--pidfile', str(host.run_dir / (name + '.pid')),
                '--bridge=none', '--iptables=false', '--ip-masq=false',
-               '-H', 'tcp://%s:%d' % (host.address, PORT), '--tlsverify', '--tlscacert', str(folder / 'ca.pem'),
-               '--tlscert', str(folder / 'server.pem'), '--tlskey', str(folder / 'server-key.pem')]
-    engine = TLSEngine(host, folder)
-    with open(Path(host.log_dir) / 'dockerd-tls.log', 'ab') as log:
+               '-H', 'tcp://%s:%d' % (host.address, port), '--tlsverify', '--tlscacert', str(folder / 'ca.pem'),
+               '--tlscert', str(folder / ('%s.pem' % server_cert)), '--tlskey', str(folder / ('%s-key.pem' % server_cert))]
+    engine = TLSEngine(host, folder, port, name)
+    with open(Path(host.log_dir) / ('dockerd-%s.log' % name), 'ab') as log:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,  # pylint: disable=consider-using-with
                                    start_new_session=True)
     try:
         # dockerd opens its API listeners once the daemon is initialised.
-        wait_until(lambda: process.poll() is None and tcp_open(host.address, PORT, 0.5), 60,
+        wait_until(lambda: process.poll() is None and tcp_open(host.address, port, 0.5), 60,
                    'the TLS engine of %s' % host.name, 0.5)
         yield engine
     finally:
@@ -135,4 +140,4 @@ def run_tls_engine(host: Host) -> Iterator[TLSEngine]:
         process.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(data, ignore_errors=True)
-        shutil.rmtree(host.run_dir / 'cw-tls-exec', ignore_errors=True)
+        shutil.rmtree(host.run_dir / (name + '-exec'), ignore_errors=True)

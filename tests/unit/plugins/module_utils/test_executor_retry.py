@@ -182,4 +182,3 @@ def test_other_prune_errors_are_recorded_and_the_run_goes_on():
     assert outcome.interrupted is None and engine.prunes == 1
     assert outcome.errors == ['build cache r2: internal error']
     assert [item.id for item in outcome.removed] == ['c1', 'r1'], 'what the failed call did remove is read back'
-
