@@ -120,6 +120,16 @@ integration: system-packages venv collection
 	python -m pytest tests/integration -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist loadfile
 
 # ---------------------------------------------------------------------------------------------
+# The randomized differential harness on many seeds (make test runs the default seed of
+# tests/integration/random_differential.py): make soak SEEDS=20 runs seeds 1..20, or SEEDS=3,17,42 those seeds.
+SEEDS ?= 10
+.PHONY: soak
+soak: system-packages venv collection
+	CW_RANDOM_SEEDS=$$(case "$(SEEDS)" in *,*) echo "$(SEEDS)";; *) seq -s, 1 $(SEEDS);; esac) \
+	  python -m pytest tests/integration/test_random_overlay2.py tests/integration/test_random_containerd.py \
+	  -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist loadfile
+
+# ---------------------------------------------------------------------------------------------
 # The molecule scenario molecule/default: the cache_policy role with the per-host policies of
 # examples/inventory over 3 sandbox hosts in sandbox slot 2 (create/destroy bring them up and down).
 # MOLECULE_GLOB names the top-level molecule/ folder: molecule would look in extensions/molecule

@@ -14,6 +14,7 @@ import fnmatch
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
+from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import record_chains, released_records
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import (
     BASE_IMAGE_LABEL, image_name, normalize_reference)
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
@@ -280,15 +281,15 @@ def _own_bytes(image: Image, holders: Dict[str, Set[str]]) -> int:
 
 def _release_cache_held_layers(image: Image, cache_sizes: Set[int], containerd_store: bool) -> Image:
     """A copy of a BuildKit-built image whose layers the build cache also holds count 0 bytes:
-    deleting the image leaves them on disk with the build cache.
+    deleting the image leaves them on disk with the build cache (graphdriver stores, where a record
+    and the image layer it made are one layer on disk, tied by size: see cache_links).
 
-    The API links a shared build cache record to an image layer only by size on graphdriver
-    stores; on the containerd store BuildKit builds the image from its own snapshots, so while
-    shared records exist, all layers of BuildKit-built images are taken as held.
+    The containerd store keeps the image's unpacked layers apart from BuildKit's own snapshots, so
+    there removing the image frees its layers whatever the build cache holds.
     """
-    if not image.buildkit or not image.layers or not cache_sizes:
+    if containerd_store or not image.buildkit or not image.layers or not cache_sizes:
         return image
-    held = [containerd_store or layer.size in cache_sizes for layer in image.layers]
+    held = [layer.size in cache_sizes for layer in image.layers]
     if not any(held):
         return image
     return replace(image, layers=[Layer(layer.chain_id, 0) if hold else layer
@@ -466,34 +467,14 @@ def cache_old_enough(record: BuildCacheRecord, policy: Policy, now: int) -> bool
     return _older(policy, now, record.created if policy.age_basis == 'created' else _cache_last_used(record))
 
 
-def _layer_sizes_after(snapshot: Snapshot, plan: Plan) -> Tuple[Optional[Set[int]], Set[int]]:
-    """Layer sizes of BuildKit-built images that stay and of those the plan deletes.
-
-    A shared build cache record holds the snapshot of a BuildKit-built image's layer; the API links
-    them only by size (graphdriver). On the containerd store sizes differ, so any BuildKit-built
-    image that stays keeps every shared record (returned as None).
-    """
-    deleted = {item.id for item in plan.items if item.type == 'image' and item.action == 'remove'}
-    containerd_store = snapshot.engine.image_store == 'containerd'
-    kept: Optional[Set[int]] = set()
-    released: Set[int] = set()
-    for image in snapshot.images:
-        if not image.buildkit and image.layers is not None:
-            continue
-        if image.id in deleted:
-            released.update(layer.size for layer in image.layers or [])
-        elif image.layers is None or containerd_store:
-            kept = None
-        elif kept is not None:
-            kept.update(layer.size for layer in image.layers)
-    return kept, released
-
-
-def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optional[int]) -> None:
+def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optional[int]) -> Set[str]:
+    """Plan build cache removals; return the IDs of planned records that were shared with removed images."""
     if policy.build_cache == 'none':
-        return
-    kept_sizes, released_sizes = _layer_sizes_after(snapshot, plan)
-    containerd_store = snapshot.engine.image_store == 'containerd'
+        return set()
+    deleted = {item.id for item in plan.items if item.type == 'image' and item.action == 'remove'}
+    # A reserve keeps what it keeps; otherwise records the removed images set free go with them (under a budget
+    # too: the layers they hold are only freed with them).
+    released = set() if policy.build_cache_reserve is not None else released_records(snapshot, deleted)
     records = {record.id: record for record in snapshot.build_cache}
     children: Dict[str, Set[str]] = {}
     for record in records.values():
@@ -505,8 +486,7 @@ def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Opti
             continue
         if policy.build_cache == 'unused' and record.type in PROTECTED_CACHE_TYPES:
             continue
-        if record.shared and (kept_sizes is None or record.size in kept_sizes or record.size not in released_sizes):
-            # Shared with an image that stays; with `unused`, also a record no removed image holds.
+        if record.shared and record.id not in released:
             _skip(plan, 'build_cache', record.id, [record.description], 'shared with a kept image')
             continue
         if not cache_old_enough(record, policy, snapshot.taken_at):
@@ -533,6 +513,10 @@ def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Opti
         pending.remove(record)
         chosen.add(record.id)
         freed += 0 if record.shared else record.size
+    for record in list(pending):
+        if record.id in released:  # freed with the images that held it, whatever the budget
+            pending.remove(record)
+            chosen.add(record.id)
     for record in pending:
         _skip(plan, 'build_cache', record.id, [record.description],
               'budget met' if need is not None else 'within build_cache_reserve')
@@ -551,10 +535,33 @@ def _plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Opti
     depth = {record_id: _cache_depth(record_id, records, memo) for record_id in chosen}
     for record in sorted(eligible, key=lambda r: (-depth.get(r.id, 0), _cache_last_used(r), r.id)):
         if record.id in chosen:
-            freed = record.size if not record.shared or containerd_store or record.size in released_sizes else 0
-            plan.items.append(PlanItem('build_cache', record.id, [record.description], freed,
-                                       '%s build cache (%s)' % ('unused' if policy.build_cache == 'unused' else 'any',
-                                                                record.type or 'unknown')))
+            # A record shared with a removed image frees nothing of its own: its layer's bytes are the image's.
+            reason = '%s build cache (%s)' % ('unused' if policy.build_cache == 'unused' else 'any', record.type or 'unknown')
+            if record.shared:
+                reason += ', set free by the images this plan removes'
+            plan.items.append(PlanItem('build_cache', record.id, [record.description],
+                                       0 if record.shared else record.size, reason))
+    return {record_id for record_id in chosen if records[record_id].shared}
+
+
+def _credit_released_layers(snapshot: Snapshot, plan: Plan, released: Set[str]) -> None:
+    """Give removed images the bytes of their layers that planned records held: with the records gone too,
+    the engine frees those layers (and counts them among image layers). Layers records that stay hold count
+    nothing: they stay on disk with the build cache."""
+    pairs = record_chains(snapshot)
+    staying = [record for record in snapshot.build_cache if record.shared and record.id not in released]
+    held_chains = {pairs[record.id] for record in staying if record.id in pairs}
+    held_sizes = {record.size for record in staying if record.id not in pairs and record.size > 0}
+    images = []
+    for image in snapshot.images:
+        if image.buildkit and image.layers:
+            image = replace(image, layers=[Layer(layer.chain_id, 0) if layer.chain_id in held_chains
+                                           or layer.size in held_sizes else layer for layer in image.layers])
+        images.append(image)
+    items = [item for item in plan.items if item.type == 'image' and item.action == 'remove']
+    credit = _credit(_layer_owners(images), {item.id for item in items})
+    for item in items:
+        item.bytes = credit[item.id]
 
 
 def _cache_depth(record_id: str, records: Dict[str, BuildCacheRecord], memo: Dict[str, int]) -> int:
@@ -616,7 +623,9 @@ def make_plan(snapshot: Snapshot, policy: Policy, last_used: Optional[Dict[str, 
     _plan_volumes(snapshot, policy, removed_containers, plan)
     _plan_networks(snapshot, policy, removed_containers, plan)
     cache_need = None if need is None else max(need - freed_by_images, 0)
-    _plan_build_cache(snapshot, policy, plan, cache_need)
+    released = _plan_build_cache(snapshot, policy, plan, cache_need)
+    if released:
+        _credit_released_layers(snapshot, plan, released)
     plan.items.sort(key=lambda item: TYPE_ORDER.index(item.type))  # stable: keeps each type's own order
     plan.skipped.sort(key=lambda entry: (TYPE_ORDER.index(entry['type']), entry['id'], entry['reason']))
     return plan

@@ -113,10 +113,10 @@ def released_cache(before: Snapshot, plan: Plan, outcome: Outcome, policy: Polic
     shared record. Which image holds which record the API does not say (docs/prune.md), so the plan can
     only predict these records; the run reads the build cache again after the images went and prunes the
     records that were shared before, are free now and that the policy's build-cache rules select, so the
-    run converges at once instead of leaving them to the next night. Budgets and a reserve already
-    chose what to free, so they take nothing more.
+    run converges at once instead of leaving them to the next night (under a budget too: the layers
+    they hold are only freed with them). A reserve chose what to keep, so it takes nothing more.
     """
-    if policy.build_cache == 'none' or policy.budgeted or policy.build_cache_reserve is not None:
+    if policy.build_cache == 'none' or policy.build_cache_reserve is not None:
         return []
     if not any(item.type == 'image' for item in outcome.removed):
         return []

@@ -5,25 +5,67 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from collections import Counter
+from typing import Any, Dict, List, Optional, Set
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome, remaining_after
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import TYPE_ORDER, Plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.units import human_size
 
 SKIPPED_LIMIT = 200
 
 
-def usage_bytes(snapshot: Snapshot) -> Dict[str, int]:
-    """Bytes per type as the engine counts them (sizes it did not compute count as 0)."""
+def usage_bytes(snapshot: Snapshot, before: Optional[Snapshot] = None) -> Dict[str, int]:
+    """Bytes per type as the engine counts them (sizes it did not compute count as 0).
+
+    The engine counts a build cache record under build cache only while no image holds its layer
+    (``Shared``). After a prune, a record that an image held ``before`` is still counted where it was
+    then: on graphdriver stores among image layers (record and layer are one on disk), so removing an
+    image shows its whole layer as freed image bytes once the record went too, and nothing while the
+    record stays. On the containerd store the engine counts BuildKit's own snapshots among image layers
+    as well as under build cache; the image row here leaves out the build cache records it counts
+    twice (docs/prune.md), so each byte is counted once.
+    """
+    held = {record.id for record in before.build_cache if record.shared} if before is not None else set()
+    own_cache = sum(r.size for r in snapshot.build_cache if not r.shared and r.id not in held)
+    if snapshot.engine.image_store == 'containerd':
+        image = snapshot.layers_size - own_cache
+    else:
+        image = snapshot.layers_size + _layers_left_with_records(snapshot, before, held)
     return {
         'container': sum(c.size_rw for c in snapshot.containers if c.size_rw > 0),
-        'image': snapshot.layers_size,
+        'image': image,
         'volume': sum(v.size for v in snapshot.volumes if v.size > 0),
         'network': 0,
-        'build_cache': sum(r.size for r in snapshot.build_cache if not r.shared),
+        'build_cache': own_cache,
     }
+
+
+def _layers_left_with_records(after: Snapshot, before: Optional[Snapshot], held: Set[str]) -> int:
+    """Bytes of the layers that left the images but stay on disk because build cache records still hold them.
+
+    Several records may carry one layer (a rebuild that made the same layer again): each distinct layer counts
+    once, as on disk. Layers are told apart by the chains the images lost; with no layer detail, by record.
+    """
+    released = [record.size for record in after.build_cache if record.id in held and not record.shared]
+    if not released or before is None:
+        return 0
+    if any(image.layers is None for image in before.images + after.images):
+        return sum(released)
+    kept = {layer.chain_id for image in after.images for layer in image.layers or []}
+    lost = Counter(size for chain, size in {layer.chain_id: layer.size for image in before.images
+                                            for layer in image.layers or []}.items() if chain not in kept)
+    return sum(size * min(count, lost[size]) for size, count in Counter(released).items())
+
+
+def run_summary(plan: Plan, outcome: Optional[Outcome], reclaimed: int) -> str:
+    """One line for people, sizes in the units `docker system df` prints."""
+    if outcome is None:
+        return 'would remove %d items, %s would be freed' % (len(plan.items), human_size(plan.predicted_bytes, sep=' '))
+    return 'removed %d items, %s freed (%s predicted)' % (
+        len(outcome.removed), human_size(reclaimed, sep=' '), human_size(plan.predicted_bytes, sep=' '))
 
 
 def _usage_text(counts: Dict[str, int], sizes: Dict[str, int]) -> str:
@@ -50,7 +92,7 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
     sizes_before = usage_bytes(before)
     counts_before = _counts(before)
     if after is not None:
-        sizes_after, counts_after = usage_bytes(after), _counts(after)
+        sizes_after, counts_after = usage_bytes(after, before), _counts(after)
     else:
         # A prediction, per type: never below zero (on the containerd store the engine counts a layer BuildKit
         # also holds in one row while the plan may credit it to the other, see docs/prune.md).
@@ -67,6 +109,7 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
             'reclaimed_bytes': reclaimed[kind],
         }
     result: Dict[str, Any] = {
+        'msg': run_summary(plan, outcome, sum(reclaimed.values())),
         'changed': bool(removed) if outcome is not None else bool(plan.items) and not refused,
         'plan': [item.as_dict() for item in plan.items],
         'removed': [item.as_dict() for item in removed],

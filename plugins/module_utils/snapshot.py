@@ -58,6 +58,7 @@ class Image:
     layers: Optional[List[Layer]] = None
     last_tagged: int = 0
     content_size: int = -1  # containerd store only: bytes of the image's blobs in the content store
+    created_precise: float = 0.0  # creation with its fraction of a second, when the image was inspected
     buildkit: bool = False  # built by BuildKit (its layers may be snapshots the build cache holds)
 
     @property
@@ -148,6 +149,7 @@ class BuildCacheRecord:
     last_used: int
     usage_count: int
     parents: List[str]
+    created_precise: float = 0.0  # creation with its fraction of a second
 
 
 @dataclass
@@ -218,6 +220,13 @@ def parse_timestamp(value: Any) -> int:
         sign = 1 if zone[0] == '+' else -1
         seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
     return max(seconds, 0)
+
+
+def parse_precise_timestamp(value: Any) -> float:
+    """Unix seconds with the fraction the engine gives (to order things made within one second); 0 when unknown."""
+    whole = parse_timestamp(value)
+    match = re.match(r'^[^.]*T[0-9:]+(\.\d+)', str(value or '')) if whole else None
+    return whole + float('0' + match.group(1)) if match else float(whole)
 
 
 def image_store_name(info: Dict[str, Any]) -> str:
@@ -380,6 +389,7 @@ def parse_build_cache(listing: List[Dict[str, Any]]) -> List[BuildCacheRecord]:
             last_used=parse_timestamp(item.get('LastUsedAt')),
             usage_count=int(item.get('UsageCount') or 0),
             parents=list(parents),
+            created_precise=parse_precise_timestamp(item.get('CreatedAt')),
         ))
     return records
 
@@ -415,6 +425,7 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
     for image, inspect in zip(images, inspects):
         diff_ids[image.id] = (inspect.get('RootFS') or {}).get('Layers') or []
         image.last_tagged = parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
+        image.created_precise = parse_precise_timestamp(inspect.get('Created'))
         if containerd_store:
             image.content_size = int(inspect.get('Size') or 0)
     by_id = {image.id: image for image in images}

@@ -101,6 +101,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+msg:
+  description:
+    - One line for people, sizes in the decimal units C(docker system df) prints, for example
+      C(would remove 4 items, 16.93 kB would be freed) in check mode or C(removed 4 items, 16.93 kB freed (16.93 kB
+      predicted)); the reason of the failure when the module fails.
+  returned: always
+  type: str
 plan:
   description: Every item the plan removes (in check mode, would remove), in removal order.
   returned: always

@@ -34,7 +34,8 @@ def test_records_the_removed_images_released_are_taken_by_the_same_rules():
     assert [item.id for item in _case(images='unused', build_cache='all')] == ['held', 'young', 'inner']
 
 
-def test_nothing_more_without_a_build_cache_target_or_with_a_budget():
+def test_nothing_more_without_a_build_cache_target_or_with_a_reserve():
     assert _case(images='unused') == []
-    assert _case(images='unused', build_cache='all', max_cache_size='1GB') == []
     assert _case(images='unused', build_cache='all', build_cache_reserve='1GB') == []
+    under_budget = _case(images='unused', build_cache='all', max_cache_size='1GB')
+    assert [item.id for item in under_budget] == ['held', 'young', 'inner'], 'their layers go only with them'

@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which shared build cache records the removal of some images sets free. Pure: no I/O.
+
+BuildKit marks a record ``Shared`` while an image holds the layer it made, and the engine's prune never
+takes a shared record. The engine decides this anew on every ``GET /system/df`` (docs/prune.md):
+
+- graphdriver stores (overlay2): a record is shared while its layer chain is a prefix of the layers of
+  any image. The chains that lose their last image when a set of images goes are exact (image inspect
+  gives every layer's chain ID); which record carries which chain the API does not say. A record's size
+  is the size of its layer exactly, so records are tied to chains by size, and by the order they were
+  made where several chains have one size (record_chains).
+- the containerd store: a record is shared while its chain equals an image's whole layer list, and the
+  API shows no record parents; no link is made here (the run reads the build cache again after the
+  images went, see prune_run.released_cache).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Set, Tuple
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
+
+
+def lost_chains(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str, int]:
+    """chain ID -> layer size of the layers no image holds once ``deleted`` are gone; empty when an
+    image's layers are unknown (the chains it holds cannot be told)."""
+    deleted = set(deleted)
+    if any(image.layers is None for image in snapshot.images):
+        return {}
+    kept = {layer.chain_id for image in snapshot.images if image.id not in deleted for layer in image.layers or []}
+    return {layer.chain_id: layer.size for image in snapshot.images if image.id in deleted
+            for layer in image.layers or [] if layer.chain_id not in kept}
+
+
+def _by_size(snapshot: Snapshot) -> Tuple[Dict[int, List[Tuple[float, str]]], Dict[int, List[Tuple[float, str]]]]:
+    """Chains of BuildKit-built images and shared records, each by size, with when they were made."""
+    made: Dict[str, float] = {}  # chain -> when its first holder was made
+    sizes: Dict[str, int] = {}
+    for image in snapshot.images:
+        if image.buildkit:
+            for layer in image.layers or []:
+                made[layer.chain_id] = min(made.get(layer.chain_id, image.created_precise), image.created_precise)
+                sizes[layer.chain_id] = layer.size
+    chains_of: Dict[int, List[Tuple[float, str]]] = {}
+    for chain, size in sizes.items():
+        chains_of.setdefault(size, []).append((made[chain], chain))
+    records_of: Dict[int, List[Tuple[float, str]]] = {}
+    for record in snapshot.build_cache:
+        if record.shared and record.size > 0:
+            records_of.setdefault(record.size, []).append((record.created_precise, record.id))
+    return chains_of, records_of
+
+
+def _linkable(snapshot: Snapshot) -> bool:
+    return snapshot.engine.image_store != 'containerd' and all(image.layers is not None for image in snapshot.images)
+
+
+def record_chains(snapshot: Snapshot) -> Dict[str, str]:
+    """Shared record ID -> the chain ID of the layer it carries, where that can be told (graphdriver stores).
+
+    A record carries a layer of its own size. Where one size belongs to several BuildKit-made chains (a tag
+    rebuilt with other content of the same size), the records and the chains of that size are paired in the
+    order they were made (record creation, the first image holding the chain); when their numbers differ (the
+    same layer made twice gives two records) the size stays unresolved.
+    """
+    if not _linkable(snapshot):
+        return {}
+    chains_of, records_of = _by_size(snapshot)
+    pairs: Dict[str, str] = {}
+    for size, records in records_of.items():
+        chains = chains_of.get(size, [])
+        if len(chains) == len(records):
+            pairs.update((record_id, chain) for (_made, chain), (_created, record_id) in zip(sorted(chains), sorted(records)))
+    return pairs
+
+
+def released_records(snapshot: Snapshot, deleted: Iterable[str]) -> Set[str]:
+    """IDs of shared, unused records that the removal of ``deleted`` images sets free (graphdriver stores).
+
+    Records paired with a lost chain go; so do all records of an unresolved size whose chains are all lost.
+    Records of a size with lost and kept chains that cannot be paired are left to the run's second look.
+    """
+    if not _linkable(snapshot):
+        return set()
+    lost = lost_chains(snapshot, deleted)
+    in_use = {record.id for record in snapshot.build_cache if record.in_use}
+    pairs = record_chains(snapshot)
+    released = {record_id for record_id, chain in pairs.items() if chain in lost}
+    chains_of, records_of = _by_size(snapshot)
+    for size, records in records_of.items():
+        chains = [chain for _made, chain in chains_of.get(size, [])]
+        if chains and all(chain in lost for chain in chains):
+            released.update(record_id for _created, record_id in records if record_id not in pairs)
+    return released - in_use

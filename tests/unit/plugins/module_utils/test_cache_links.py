@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""cache_links.py and its use by the planner: shared build cache records tied to the layers of removed images."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import (
+    lost_chains, record_chains, released_records)
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
+from ansible_collections.cachewarden.docker.plugins.module_utils.report import usage_bytes
+from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
+    ENGINE, cache, image, policy, snapshot)
+
+
+def _built(name, *tags, parent=None, layers=(), made=0.0):
+    made_image = image(name, *tags, parent=parent, layers=list(layers))
+    made_image.buildkit = True
+    made_image.created_precise = made
+    return made_image
+
+
+def _record(ident, size, made):
+    return replace(cache(ident, size, shared=True), created_precise=made)
+
+
+def _rebuilt_tag():
+    """app:1 built, then rebuilt with other content of the same size (the old one dangling), and a neighbour."""
+    base = image('base', 'cw/base:1', layers=[('B', 1000)])
+    old = _built('old', parent=base, layers=[('A1', 300)], made=10.5)
+    new = _built('new', 'cw/app:1', parent=base, layers=[('A2', 300)], made=10.9)
+    other = _built('other', 'cw/other:1', parent=base, layers=[('C', 200)], made=9.0)
+    records = [_record('r-old', 300, 10.4), _record('r-new', 300, 10.8), _record('r-other', 200, 8.9)]
+    return snapshot(images=[base, old, new, other], build_cache=records), old, new, other
+
+
+def test_lost_chains_are_the_layers_no_remaining_image_holds():
+    snap, old, _new, other = _rebuilt_tag()
+    assert lost_chains(snap, {old.id}) == {old.layers[-1].chain_id: 300}
+    assert lost_chains(snap, {old.id, other.id}) == {old.layers[-1].chain_id: 300, other.layers[-1].chain_id: 200}
+
+
+def test_records_of_one_size_are_paired_with_chains_in_the_order_they_were_made():
+    snap, old, new, other = _rebuilt_tag()
+    assert record_chains(snap) == {'r-old': old.layers[-1].chain_id, 'r-new': new.layers[-1].chain_id,
+                                   'r-other': other.layers[-1].chain_id}
+    assert released_records(snap, {old.id}) == {'r-old'}
+    assert released_records(snap, {new.id, other.id}) == {'r-new', 'r-other'}
+
+
+def test_a_size_with_more_records_than_chains_stays_unresolved():
+    snap, old, _new, _other = _rebuilt_tag()
+    snap.build_cache.append(_record('r-again', 300, 11.0))  # the same layer made twice
+    assert 'r-old' not in record_chains(snap) and released_records(snap, {old.id}) == set()
+
+
+def test_no_link_on_the_containerd_store():
+    snap, old, _new, _other = _rebuilt_tag()
+    snap.engine = replace(ENGINE, image_store='containerd')
+    assert record_chains(snap) == {} and released_records(snap, {old.id}) == set()
+
+
+def test_the_plan_takes_the_records_removed_images_set_free_and_gives_their_bytes_to_the_images():
+    snap, old, new, other = _rebuilt_tag()
+    plan = make_plan(snap, policy(images='dangling', build_cache='unused', protect_base_images=False))
+    by_id = {item.id: item for item in plan.items}
+    assert sorted(by_id) == sorted([old.id, 'r-old'])
+    assert by_id[old.id].bytes == 300, 'the layer goes with its record: the image frees it'
+    assert by_id['r-old'].bytes == 0 and by_id['r-old'].reason.endswith('set free by the images this plan removes')
+    alone = make_plan(snap, policy(images='dangling', protect_base_images=False))
+    assert [item.bytes for item in alone.items] == [0], 'without the record the layer stays on disk'
+    assert new.id not in by_id and other.id not in by_id
+
+
+def test_measured_bytes_count_a_layer_that_records_hold_once():
+    snap, old, _new, _other = _rebuilt_tag()
+    after = snapshot(images=[i for i in snap.images if i.id != old.id],
+                     build_cache=[replace(r, shared=r.id != 'r-old') for r in snap.build_cache]
+                     + [replace(cache('r-dup', 300), created_precise=10.45)])
+    after.layers_size = snap.layers_size - 300
+    before = replace(snap, build_cache=snap.build_cache + [replace(cache('r-dup', 300, shared=True))])
+    # r-old and r-dup carry the one lost layer, which stays on disk: the image row shows no change.
+    assert usage_bytes(after, before)['image'] == usage_bytes(before)['image']
+    assert usage_bytes(after, before)['build_cache'] == usage_bytes(before)['build_cache']
+
+
+def test_records_of_a_size_whose_chains_all_go_go_too():
+    snap, old, _new, other = _rebuilt_tag()
+    snap.build_cache.append(_record('r-other-again', 200, 9.5))  # the same layer as r-other, made twice
+    assert 'r-other' not in record_chains(snap)
+    assert released_records(snap, {other.id}) == {'r-other', 'r-other-again'}
+    assert released_records(snap, {old.id}) == {'r-old'}
