@@ -23,8 +23,6 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import
 
 TYPE_ORDER = ('container', 'image', 'volume', 'network', 'build_cache')
 STOPPED_STATES = ('created', 'exited', 'dead')
-# Networks the engine or swarm mode creates for itself.
-RESERVED_NETWORKS = frozenset(('bridge', 'host', 'none', 'ingress', 'docker_gwbridge'))
 # BuildKit's own prune without "all" leaves these record types alone.
 PROTECTED_CACHE_TYPES = frozenset(('internal', 'frontend'))
 
@@ -448,7 +446,7 @@ def _plan_networks(snapshot: Snapshot, policy: Policy, removed_containers: Set[s
         return
     used = _used_by_remaining(snapshot, removed_containers, 'networks')
     for network in sorted(snapshot.networks, key=lambda n: n.id):
-        if network.name in RESERVED_NETWORKS or network.name in used:
+        if network.builtin or network.name in used:
             continue
         reason = _label_or_age_reason(policy, snapshot.taken_at, network.labels, network.created)
         if reason:

@@ -60,6 +60,28 @@ def _layers_left_with_records(after: Snapshot, before: Optional[Snapshot], held:
     return sum(size * min(count, lost[size]) for size, count in Counter(released).items())
 
 
+_RULES = (('newer than older_than', 'older_than'), ('within build_cache_reserve', 'build_cache_reserve'),
+          ('keep_latest', 'keep_latest'), ('base image of', 'protect_base_images'), ('in use by', 'in use by containers'),
+          ('parent of image in use', 'in use by containers'), ('budget met', 'budget met'))
+
+
+def kept_by_rule(plan: Plan, before: Snapshot) -> Dict[str, Dict[str, int]]:
+    """What the policy's own rules keep, per rule: objects and their bytes (an image's own bytes, a record's
+    size unless an image holds it). For reports: which rule holds the bytes a budget still asks for."""
+    sizes: Dict[Any, int] = {('image', i.id): max(i.unique_size, 0) for i in before.images}
+    sizes.update((('container', c.id), max(c.size_rw, 0)) for c in before.containers)
+    sizes.update((('volume', v.name), max(v.size, 0)) for v in before.volumes)
+    sizes.update((('build_cache', r.id), 0 if r.shared else r.size) for r in before.build_cache)
+    kept: Dict[str, Dict[str, int]] = {}
+    for entry in plan.skipped:
+        reason = entry['reason']
+        rule = next((name for prefix, name in _RULES if reason.startswith(prefix)), reason)
+        row = kept.setdefault(rule, {'count': 0, 'bytes': 0})
+        row['count'] += 1
+        row['bytes'] += sizes.get((entry['type'], entry['id']), 0)
+    return kept
+
+
 def run_summary(plan: Plan, outcome: Optional[Outcome], reclaimed: int) -> str:
     """One line for people, sizes in the units `docker system df` prints."""
     if outcome is None:
@@ -122,6 +144,7 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
         'policy': policy,
         'diff': {'before': _usage_text(counts_before, sizes_before), 'after': _usage_text(counts_after, sizes_after)},
         'docker_cache_before': facts_before,
+        'kept_by_rule': kept_by_rule(plan, before),
     }
     if outcome is not None:
         result['not_done'] = [item.as_dict() for item in remaining_after(outcome, plan) or []]

@@ -22,7 +22,8 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     API_DF_TYPE_FILTER, API_VOLUME_ANONYMOUS_LABEL, Engine, EngineAPIError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.layer_sizes import derive, history_to_read
 
-BUILTIN_NETWORKS = frozenset(('bridge', 'host', 'none'))
+# Networks the engine or swarm mode creates for itself: never removed, never counted as unused.
+BUILTIN_NETWORKS = frozenset(('bridge', 'host', 'none', 'ingress', 'docker_gwbridge'))
 DF_RETRIES = 5
 NONE_TAG = '<none>:<none>'
 NONE_DIGEST = '<none>@<none>'

@@ -153,6 +153,15 @@ skipped_items:
   returned: always
   type: list
   elements: dict
+kept_by_rule:
+  description:
+    - What the policy's own rules keep, per rule (V(older_than), V(keep_images: GLOB), V(keep_labels: KEY),
+      V(keep_latest), V(protect_base_images), V(build_cache_reserve), V(budget met), V(in use by containers),
+      V(shared with a kept image)), each with C(count) objects and their C(bytes) (an image's own bytes, a build
+      cache record's size unless an image holds it). The fleet report names these rules when a host stays over
+      its budget.
+  returned: always
+  type: dict
 skipped_total:
   description: Number of skipped objects.
   returned: always
@@ -250,7 +259,7 @@ def main() -> None:
     for warning in run.warnings:
         module.warn(warning)
     if run.failed:
-        module.fail_json(msg=run.failed, **run.result)
+        module.fail_json(**dict(run.result, msg=run.failed))
     module.exit_json(**run.result)
 
 

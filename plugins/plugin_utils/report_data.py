@@ -85,15 +85,32 @@ def _budget(name: str, entry: Mapping[str, Any], usage: Mapping[str, Mapping[str
     }
 
 
+def _kept_hint(enforce: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """After a real enforce run, the policy rules that keep bytes (largest first), or None."""
+    if not enforce or enforce['check_mode'] or enforce['failed']:
+        return None
+    kept = sorted(((rule, row) for rule, row in (enforce.get('kept_by_rule') or {}).items() if row.get('bytes')),
+                  key=lambda pair: (-pair[1]['bytes'], pair[0]))
+    if not kept:
+        return None
+    return ('The last enforce removed all the policy allows; its own rules keep the rest: %s. Running enforce '
+            'again would remove nothing more: relax those rules or raise the budget.'
+            % ', '.join('%s keeps %s (%d objects)' % (rule, readable(row['bytes']), row['count'])
+                        for rule, row in kept[:4]))
+
+
 def _advice(usage: Mapping[str, Mapping[str, int]], budget: Mapping[str, Any],
-            used_percent: Optional[float]) -> List[str]:
+            used_percent: Optional[float], enforce: Optional[Mapping[str, Any]] = None) -> List[str]:
     """Short "what to do" lines for a host over budget; empty when it is within budget."""
     if not budget['over']:
         return []
     hints = []
+    kept = _kept_hint(enforce)
     by_reclaimable = sorted(TYPES, key=lambda kind: (-usage[kind]['reclaimable_bytes'], TYPES.index(kind)))
     cache_reclaimable = sum(usage[kind]['reclaimable_bytes'] for kind in CACHE_TYPES)
-    if budget['over_size']:
+    if kept:
+        hints.append(kept)
+    elif budget['over_size']:
         excess = budget['excess_bytes']
         if cache_reclaimable >= excess:
             hints.append('Reclaimable images and build cache (%s) cover the %s over budget: run '
@@ -140,6 +157,8 @@ def _enforce(result: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
         'reclaimed_bytes': int(result.get('reclaimed_bytes') or 0),
         'predicted_bytes': int(result.get('predicted_bytes') or 0),
         'errors': [str(error) for error in result.get('errors') or []],
+        'kept_by_rule': {str(rule): {'count': int(row.get('count') or 0), 'bytes': int(row.get('bytes') or 0)}
+                         for rule, row in (result.get('kept_by_rule') or {}).items()},
         'before': before_sizes,
         'after': after_sizes,
         'before_bytes': sum(before_sizes[kind] for kind in measured) if before_sizes else None,
@@ -160,6 +179,7 @@ def host_report(name: str, entry: Mapping[str, Any], enforce: Optional[Mapping[s
     filesystem = facts.get('filesystem') or None
     budget = _budget(name, entry, usage, filesystem)
     engine = facts.get('engine') or {}
+    last_run = _enforce(enforce)
     used_percent = filesystem.get('used_percent') if filesystem else None
     return {
         'name': name,
@@ -178,8 +198,8 @@ def host_report(name: str, entry: Mapping[str, Any], enforce: Optional[Mapping[s
         'reclaimable_bytes': sum(row['reclaimable_bytes'] for row in usage.values()),
         'cache_bytes': sum(usage[kind]['size_bytes'] for kind in CACHE_TYPES),
         'budget': budget,
-        'advice': _advice(usage, budget, used_percent),
-        'enforce': _enforce(enforce),
+        'advice': _advice(usage, budget, used_percent, last_run),
+        'enforce': last_run,
     }
 
 

@@ -134,7 +134,7 @@ def run_case(inventory: str, host: Host, policy: Dict[str, Any]) -> Dict[str, An
     keep |= {('image', image) for container, image in images_of.items() if container in staying}
     return {'listing': listing, 'listing_after_check': listing_after_check, 'after': after, 'keep': keep,
             'check': check, 'real': real, 'again': again,
-            'df_fall': sum(df_before.values()) - sum(df_after.values()),
+            'df_fall': sum(df_before.values()) - sum(df_after.values()), 'records_before': records_before,
             # records images held before the run that are free now and still there: the engine counts them
             # under build cache now, the module where they were counted before (docs/prune.md)
             'released_kept': sum(size for record, (size, shared) in records_after.items()
@@ -192,7 +192,7 @@ def check_case(fleet: Fleet, inventory: str, host: Host, twin: Host, seed: int, 
     released = [item for item in real['removed'] if item['reason'].startswith(RELEASED)]
     planned_removed = [item for item in real['removed'] if item not in released]
     assert _ids(planned_removed) == _ids(check['plan']), 'plan != removed: ' + where
-    shared = {entry['id'] for entry in check['skipped_items'] if entry['reason'] == 'shared with a kept image'}
+    shared = {record for record, (_size, was_shared) in case['records_before'].items() if was_shared}
     assert {item['id'] for item in released} <= shared, 'a released record was not shared before: ' + where
     if host.store != 'containerd':
         assert not released, 'on graphdriver stores every released record is in the plan (%s): %s' % (

@@ -26,7 +26,8 @@ REPORT = 'playbooks/report.yml'
 ROLE_CHECK_TASK = 'Check the values that argument specs cannot express'
 FACTS_TASK = 'Read the Docker cache facts'
 PRUNE_TASK = 'Apply the cache policy'
-SUMMARY_FIELDS = {'changed', 'check_mode', 'reclaimed_bytes', 'predicted_bytes', 'removed', 'planned', 'errors', 'failed'}
+SUMMARY_FIELDS = {'changed', 'check_mode', 'reclaimed_bytes', 'predicted_bytes', 'removed', 'planned', 'errors', 'failed',
+                  'summary', 'kept_by_rule'}
 # Survey answers of a containers-only cleanup: stopped containers of any age, nothing else. The optional text
 # questions are left empty, as some AWX releases send them: empty strings mean "not set".
 CONTAINERS_ONLY = {'cache_policy_images': 'none', 'cache_policy_build_cache': 'none', 'cache_policy_older_than': '0s',

@@ -84,8 +84,8 @@ def test_check_plan_equals_real_run(fleet: Fleet, inventory: str, policy: Dict[s
         # the API does not say which image holds which record (docs/prune.md): the run takes them at once,
         # with their own reason, and they must be records the check saw as shared.
         released = [item for item in run['removed'] if item['reason'].startswith('released by the images')]
-        shared = {entry['id'] for entry in plan['skipped_items'] if entry['reason'] == 'shared with a kept image'}
-        assert {item['id'] for item in released} <= shared, host.name
+        assert {item['id'] for item in released} <= set(before[host.name]['build_cache']), host.name
+        assert all(item['type'] == 'build_cache' for item in released), host.name
         assert ids([item for item in run['removed'] if item not in released]) == ids(plan['plan']), host.name
         assert run['plan'] == plan['plan'], host.name
         assert run['changed'] is bool(run['removed'])

@@ -30,6 +30,8 @@ import docker
 import pytest
 from ansible_cli import REPO, run_playbook
 
+from ansible_collections.cachewarden.docker.plugins.module_utils.units import human_size
+
 BUSYBOX_CANDIDATES = ('/bin/busybox', '/usr/bin/busybox')
 _RECAP = re.compile(r'^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+'
                     r'skipped=(\d+)\s+rescued=(\d+)', re.MULTILINE)
@@ -290,7 +292,10 @@ def test_check_mode_changes_nothing(engine: LocalEngine, inventory: str, role_pl
     assert result['recap']['changed'] == 1, result['output']
     entry = summary_entry(result)
     assert entry == {'changed': True, 'check_mode': True, 'errors': [], 'failed': False, 'planned': PLANNED,
-                     'predicted_bytes': entry['predicted_bytes'], 'reclaimed_bytes': 0, 'removed': 0}
+                     'predicted_bytes': entry['predicted_bytes'], 'reclaimed_bytes': 0, 'removed': 0,
+                     'kept_by_rule': entry['kept_by_rule'],
+                     'summary': 'would remove %d items, %s would be freed' % (PLANNED, human_size(entry['predicted_bytes'],
+                                                                                                   sep=' '))}
     assert entry['predicted_bytes'] > 0
     assert engine.listing() == before
     assert not (engine.root / 'last-used.json').exists()
@@ -348,7 +353,9 @@ def test_second_run_is_unchanged(engine: LocalEngine, inventory: str, role_playb
         assert result['recap']['changed'] == 0, result['output']
         entry = summary_entry(result)
         assert entry == {'changed': False, 'check_mode': check, 'errors': [], 'failed': False, 'planned': 0,
-                         'predicted_bytes': 0, 'reclaimed_bytes': 0, 'removed': 0}
+                         'predicted_bytes': 0, 'reclaimed_bytes': 0, 'removed': 0, 'kept_by_rule': entry['kept_by_rule'],
+                         'summary': 'would remove 0 items, 0 B would be freed' if check else
+                         'removed 0 items, 0 B freed (0 B predicted)'}
     assert engine.listing() == before
 
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import normalize_reference
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import (
-    RESERVED_NETWORKS, STOPPED_STATES, make_plan)
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Filesystem
+    STOPPED_STATES, make_plan)
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import BUILTIN_NETWORKS, Filesystem
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
     DAY, NOW, cache, container, filesystem, image, layer_sizes, network, policy, snapshot, volume)
 
@@ -232,7 +232,7 @@ def check_nothing_in_use_is_planned(snap, last_used, pol):
     names = {net.id: net.name for net in snap.networks}
     attached = {name for ctr in remaining for name in ctr.networks}
     for ident in removed_ids(plan, 'network'):
-        assert names[ident] not in attached and names[ident] not in RESERVED_NETWORKS
+        assert names[ident] not in attached and names[ident] not in BUILTIN_NETWORKS
     records = {r.id: r for r in snap.build_cache}
     gone_cache = removed_ids(plan, 'build_cache')
     for ident in gone_cache:

@@ -163,3 +163,17 @@ def test_the_report_is_json_with_stable_keys():
 ])
 def test_human_sizes_have_three_digits_and_a_space(size, text):
     assert readable(size) == text
+
+
+def test_after_a_real_run_the_advice_names_the_rules_that_keep_the_bytes():
+    last = dict(run(reclaimed=GB, removed=3), kept_by_rule={
+        'older_than': {'count': 4, 'bytes': 2 * GB}, 'keep_images: nginx:*': {'count': 1, 'bytes': 300 * MB},
+        'shared with a kept image': {'count': 2, 'bytes': 0}})
+    host = fleet_report({'a': {'facts': facts(images=5 * GB, images_reclaimable=3 * GB), 'budget': '2GB'}},
+                        enforce={'a': last})['hosts'][0]
+    assert host['advice'][0] == ('The last enforce removed all the policy allows; its own rules keep the rest: '
+                                 'older_than keeps 2 GB (4 objects), keep_images: nginx:* keeps 300 MB (1 objects). '
+                                 'Running enforce again would remove nothing more: relax those rules or raise the budget.')
+    checked = fleet_report({'a': {'facts': facts(images=5 * GB, images_reclaimable=3 * GB), 'budget': '2GB'}},
+                           enforce={'a': dict(last, check_mode=True)})['hosts'][0]
+    assert checked['advice'][0].startswith('Reclaimable images and build cache'), 'a check run removed nothing yet'
