@@ -113,7 +113,8 @@ options:
   build_cache_reserve:
     description:
       - Keep at least this much build cache, removing least-recently-used records only above it.
-      - Also passed to the engine as C(keep-storage), or C(reserved-space) on API 1.48 and newer.
+      - The plan keeps it by naming the records that go; it is not passed to the engine as C(keep-storage) or
+        C(reserved-space), which BuildKit applies in its own order and counting records images share.
     type: str
   max_deletions:
     description:

@@ -49,7 +49,6 @@ DEFAULT_TIMEOUT = 60
 # Engine API versions at which newer parameters appear.
 API_DF_TYPE_FILTER = '1.42'        # GET /system/df?type=...
 API_VOLUME_ANONYMOUS_LABEL = '1.42'  # the engine labels anonymous volumes com.docker.volume.anonymous
-API_BUILD_PRUNE_RESERVED = '1.48'  # POST /build/prune reserved-space, max-used-space, min-free-space
 
 ENGINE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     'docker_host': dict(type='str', default=DEFAULT_DOCKER_HOST, aliases=['docker_url'],

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    API_BUILD_PRUNE_RESERVED, API_DF_TYPE_FILTER, ENGINE_WORKERS, Engine, EngineAPIError, EngineError, map_concurrently)
+    API_DF_TYPE_FILTER, ENGINE_WORKERS, Engine, EngineAPIError, EngineError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
 
@@ -253,12 +253,9 @@ class Executor:
         with an image removed just before is only released once the containerd store has collected
         that image, so records the engine kept get a few more tries.
         """
+        # No keep-storage / reserved-space: the plan already keeps the reserve, and the engine would apply its own
+        # (counting records images share, in its own order) and keep records the plan names.
         params: Dict[str, Any] = {'all': 1}
-        reserve = self.policy.build_cache_reserve
-        if reserve is not None:
-            # The engine keeps this much whatever the plan says: a safety net under our own ordering.
-            key = 'reserved-space' if self.engine.supports(API_BUILD_PRUNE_RESERVED) else 'keep-storage'
-            params[key] = reserve
         pending = list(items)
         for attempt in range(CACHE_RELEASE_TRIES):
             if attempt:
@@ -270,7 +267,7 @@ class Executor:
             if not pending:
                 return
         for item in pending:
-            self._skip(item, 'the engine kept it (in use, or within the reserve)')
+            self._skip(item, 'the engine kept it (in use)')
 
     def _prune_records(self, items: List[PlanItem], params: Dict[str, Any]) -> List[PlanItem]:
         """Prune some records in one call; the ones the engine kept.

@@ -219,7 +219,8 @@ def check_case(fleet: Fleet, inventory: str, host: Host, twin: Host, seed: int, 
     if commands:
         ours, theirs = names_left(host), twin_structure(twin, commands)
         # Deliberate difference: `docker image prune -a` (20.10) removes the tags of an image a container uses
-        # that no container was created by; the module never touches an image in use, tags included.
+        # that no container was created by, and of the parents of images in use (the images stay); the module
+        # never touches an image in use or what one builds on, tags included.
         in_use = _tags_in_use(host)
         extra = set(ours['tags']) - set(theirs['tags'])
         if extra <= in_use:
@@ -245,10 +246,16 @@ def _agrees_with_df(host: Host, real: Dict[str, Any], case: Dict[str, Any]) -> b
 
 
 def _tags_in_use(host: Host) -> Set[str]:
-    """Tags of images that containers use."""
+    """Tags of images that containers use, and of the images those build on."""
     client = docker_client(host)
     try:
-        used = {container['ImageID'] for container in client.api.containers(all=True)}
-        return {tag for image in client.api.images(all=True) if image['Id'] in used for tag in image.get('RepoTags') or []}
+        images = {image['Id']: image for image in client.api.images(all=True)}
+        tags: Set[str] = set()
+        for container in client.api.containers(all=True):
+            image_id = container['ImageID']
+            while image_id in images:
+                tags.update(images[image_id].get('RepoTags') or [])
+                image_id = images[image_id].get('ParentId') or ''
+        return tags
     finally:
         client.close()

@@ -12,7 +12,6 @@ import requests
 import requests.exceptions
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    API_BUILD_PRUNE_RESERVED,
     API_DF_TYPE_FILTER,
     ENGINE_ARGUMENT_SPEC,
     MIN_API_VERSION,
@@ -36,8 +35,8 @@ SOCKET = 'unix:///var/run/docker.sock'
     ('1.100', '1.99', True),   # numeric, not string, comparison
     ('1.9', '1.41', False),
     ('2.0', '1.99', True),
-    ('1.51', API_BUILD_PRUNE_RESERVED, True),
-    ('1.47', API_BUILD_PRUNE_RESERVED, False),
+    ('1.51', '1.48', True),
+    ('1.47', '1.48', False),
 ])
 def test_api_at_least(version, minimum, expected):
     assert api_at_least(version, minimum) is expected
@@ -45,7 +44,6 @@ def test_api_at_least(version, minimum, expected):
 
 def test_api_gates_are_ordered():
     assert api_at_least(API_DF_TYPE_FILTER, MIN_API_VERSION)
-    assert api_at_least(API_BUILD_PRUNE_RESERVED, API_DF_TYPE_FILTER)
 
 
 def _chained(outer, inner):

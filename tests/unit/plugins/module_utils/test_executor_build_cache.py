@@ -83,14 +83,16 @@ def test_records_the_engine_keeps_are_tried_again_then_skipped():
     outcome = Executor(engine, validate_policy({'build_cache': 'all'}), sleep=sleeps.append).run(_plan(['r1', 'r2']))
     assert [item.id for item in outcome.removed] == ['r1']
     assert [(entry['id'], entry['reason']) for entry in outcome.skipped] == [
-        ('r2', 'the engine kept it (in use, or within the reserve)')]
+        ('r2', 'the engine kept it (in use)')]
     assert len(engine.calls) == CACHE_RELEASE_TRIES
     assert [json.loads(call['filters'])['id'][0] for call in engine.calls[1:]] == ['^(r2)$'] * (CACHE_RELEASE_TRIES - 1)
     assert sleeps == [PRUNE_BACKOFF_SECONDS * attempt for attempt in range(1, CACHE_RELEASE_TRIES)]
 
 
-def test_the_reserve_goes_with_every_call_under_the_name_the_api_knows():
-    for newer, key in ((True, 'reserved-space'), (False, 'keep-storage')):
+def test_the_reserve_is_the_plans_not_the_engines():
+    """The plan keeps the reserve by naming records; the engine gets no keep-storage / reserved-space of its own."""
+    for newer in (True, False):
         engine = PruningEngine({'r1': []}, api_at_least=newer)
         Executor(engine, validate_policy({'build_cache': 'all', 'build_cache_reserve': '1MB'})).run(_plan(['r1']))
-        assert engine.calls[0][key] == 1000000 and len(engine.calls) == 1
+        assert 'keep-storage' not in engine.calls[0] and 'reserved-space' not in engine.calls[0]
+        assert len(engine.calls) == 1

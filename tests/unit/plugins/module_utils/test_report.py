@@ -106,7 +106,7 @@ def test_after_a_run():
     done, refused = plan.items[:-1], plan.items[-1]
     outcome = Outcome(removed=list(done), errors=['network x: boom'],
                       skipped=[{'type': refused.type, 'id': refused.id, 'names': refused.names,
-                                'reason': 'the engine kept it (in use, or within the reserve)'}])
+                                'reason': 'the engine kept it (in use)'}])
     after = _after(before, done)
     result = prune_result(plan, outcome, before, after, summary, set_facts=True)
     assert result['changed'] is True
