@@ -155,11 +155,11 @@ skipped_items:
   elements: dict
 kept_by_rule:
   description:
-    - What the policy's own rules keep, per rule (V(older_than), V(keep_images: GLOB), V(keep_labels: KEY),
+    - "What the policy's own rules keep, per rule (V(older_than), V(keep_images: GLOB), V(keep_labels: KEY),
       V(keep_latest), V(protect_base_images), V(build_cache_reserve), V(budget met), V(in use by containers),
       V(shared with a kept image)), each with C(count) objects and their C(bytes) (an image's own bytes, a build
       cache record's size unless an image holds it). The fleet report names these rules when a host stays over
-      its budget.
+      its budget."
   returned: always
   type: dict
 skipped_total:

@@ -294,8 +294,8 @@ def test_check_mode_changes_nothing(engine: LocalEngine, inventory: str, role_pl
     assert entry == {'changed': True, 'check_mode': True, 'errors': [], 'failed': False, 'planned': PLANNED,
                      'predicted_bytes': entry['predicted_bytes'], 'reclaimed_bytes': 0, 'removed': 0,
                      'kept_by_rule': entry['kept_by_rule'],
-                     'summary': 'would remove %d items, %s would be freed' % (PLANNED, human_size(entry['predicted_bytes'],
-                                                                                                   sep=' '))}
+                     'summary': 'would remove %d items, %s would be freed' % (
+                         PLANNED, human_size(entry['predicted_bytes'], sep=' '))}
     assert entry['predicted_bytes'] > 0
     assert engine.listing() == before
     assert not (engine.root / 'last-used.json').exists()
