@@ -106,6 +106,10 @@ def _advice(usage: Mapping[str, Mapping[str, int]], budget: Mapping[str, Any],
         return []
     hints = []
     kept = _kept_hint(enforce)
+    kept_bytes = sum(row.get('bytes', 0) for row in ((enforce or {}).get('kept_by_rule') or {}).values())
+    if kept and budget['over_size'] and kept_bytes < budget['excess_bytes']:
+        kept += (' They hold %s of the %s over budget; the rest is in what the policy does not target.'
+                 % (readable(kept_bytes), readable(budget['excess_bytes'])))
     by_reclaimable = sorted(TYPES, key=lambda kind: (-usage[kind]['reclaimable_bytes'], TYPES.index(kind)))
     cache_reclaimable = sum(usage[kind]['reclaimable_bytes'] for kind in CACHE_TYPES)
     if kept:
