@@ -93,4 +93,22 @@ def released_records(snapshot: Snapshot, deleted: Iterable[str]) -> Set[str]:
         chains = [chain for _made, chain in chains_of.get(size, [])]
         if chains and all(chain in lost for chain in chains):
             released.update(record_id for _created, record_id in records if record_id not in pairs)
-    return released - in_use
+    return _with_descendants(snapshot, released) - in_use
+
+
+def _with_descendants(snapshot: Snapshot, released: Set[str]) -> Set[str]:
+    """Shared records built on released ones are released too: their chains extend a chain no image holds any
+    more (an image holding the longer chain would hold the shorter one). Only engines that list record parents
+    (20.10) show them; a layer of size 0 is tied to its record this way alone."""
+    children: Dict[str, List[str]] = {}
+    for record in snapshot.build_cache:
+        for parent in record.parents:
+            children.setdefault(parent, []).append(record.id)
+    shared = {record.id for record in snapshot.build_cache if record.shared}
+    result, pending = set(released), list(released)
+    while pending:
+        for child in children.get(pending.pop(), []):
+            if child in shared and child not in result:
+                result.add(child)
+                pending.append(child)
+    return result

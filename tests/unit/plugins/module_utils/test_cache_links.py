@@ -92,3 +92,9 @@ def test_records_of_a_size_whose_chains_all_go_go_too():
     assert 'r-other' not in record_chains(snap)
     assert released_records(snap, {other.id}) == {'r-other', 'r-other-again'}
     assert released_records(snap, {old.id}) == {'r-old'}
+
+
+def test_shared_records_built_on_a_released_one_are_released_too():
+    snap, old, _new, _other = _rebuilt_tag()
+    snap.build_cache.append(replace(_record('r-empty-step', 0, 10.45), parents=['r-old']))  # RUN true on top
+    assert released_records(snap, {old.id}) == {'r-old', 'r-empty-step'}
