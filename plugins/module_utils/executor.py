@@ -8,7 +8,7 @@ started using since the plan was made; such refusals are reported as skipped, ne
 retried with force. A concurrent prune on the engine (HTTP 409 "prune ... already running")
 is retried with backoff; when the engine still answers so after the last retry, the run stops there
 (the rest of the plan is reported as not done) instead of waiting out the backoff for every record.
-Items of one wave (see PlanItem) are deleted several at a time.
+Items of one wave (see PlanItem) are deleted several at a time, images one at a time.
 """
 
 from __future__ import annotations
