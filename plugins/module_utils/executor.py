@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    API_DF_TYPE_FILTER, ENGINE_WORKERS, Engine, EngineAPIError, EngineError, map_concurrently)
+    ENGINE_WORKERS, Engine, EngineAPIError, EngineError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_build_cache
 
 PRUNE_RETRIES = 5
 PRUNE_BACKOFF_SECONDS = 0.5
@@ -294,16 +295,12 @@ class Executor:
         return [item for item in items if item.id not in deleted]
 
     def _settle_records(self, items: List[PlanItem], error: EngineError) -> None:
-        present = {record.get('ID') for record in self._build_cache_listing()}
+        present = {record.id for record in read_build_cache(self.engine)}
         for item in items:
             if item.id in present:
                 self.outcome.errors.append('build cache %s: %s' % (item.id, error))
             else:
                 self.outcome.removed.append(item)
-
-    def _build_cache_listing(self) -> List[Dict[str, Any]]:
-        params = {'type': ['build-cache']} if self.engine.supports(API_DF_TYPE_FILTER) else None
-        return (self.engine.get('/system/df', params=params) or {}).get('BuildCache') or []
 
 
 class _Refused(EngineError):

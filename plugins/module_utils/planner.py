@@ -277,17 +277,20 @@ def _own_bytes(image: Image, holders: Dict[str, Set[str]]) -> int:
     return own + image.content_size * own // unpacked if own else 0
 
 
-def _release_cache_held_layers(image: Image, cache_sizes: Set[int], containerd_store: bool) -> Image:
+def _release_cache_held_layers(image: Image, cache_sizes: Set[int], containerd_store: bool,
+                               held_chains: Iterable[str] = ()) -> Image:
     """A copy of a BuildKit-built image whose layers the build cache also holds count 0 bytes:
     deleting the image leaves them on disk with the build cache (graphdriver stores, where a record
     and the image layer it made are one layer on disk, tied by size: see cache_links).
 
     The containerd store keeps the image's unpacked layers apart from BuildKit's own snapshots, so
-    there removing the image frees its layers whatever the build cache holds.
+    there removing the image frees its layers whatever the build cache holds. ``held_chains`` are layers
+    known (cache_links) to be held by records that stay; ``cache_sizes`` those held as far as sizes tell.
     """
-    if containerd_store or not image.buildkit or not image.layers or not cache_sizes:
+    held_chains = set(held_chains)
+    if containerd_store or not image.buildkit or not image.layers or not (cache_sizes or held_chains):
         return image
-    held = [layer.size in cache_sizes for layer in image.layers]
+    held = [layer.size in cache_sizes or layer.chain_id in held_chains for layer in image.layers]
     if not any(held):
         return image
     return replace(image, layers=[Layer(layer.chain_id, 0) if hold else layer
@@ -550,12 +553,8 @@ def _credit_released_layers(snapshot: Snapshot, plan: Plan, released: Set[str]) 
     staying = [record for record in snapshot.build_cache if record.shared and record.id not in released]
     held_chains = {pairs[record.id] for record in staying if record.id in pairs}
     held_sizes = {record.size for record in staying if record.id not in pairs and record.size > 0}
-    images = []
-    for image in snapshot.images:
-        if image.buildkit and image.layers:
-            image = replace(image, layers=[Layer(layer.chain_id, 0) if layer.chain_id in held_chains
-                                           or layer.size in held_sizes else layer for layer in image.layers])
-        images.append(image)
+    containerd_store = snapshot.engine.image_store == 'containerd'
+    images = [_release_cache_held_layers(image, held_sizes, containerd_store, held_chains) for image in snapshot.images]
     items = [item for item in plan.items if item.type == 'image' and item.action == 'remove']
     credit = _credit(_layer_owners(images), {item.id for item in items})
     for item in items:

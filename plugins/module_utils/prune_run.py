@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import API_DF_TYPE_FILTER, Engine, EngineError
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor, Outcome, remaining_after
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import (
     PROTECTED_CACHE_TYPES, Plan, PlanItem, cache_old_enough, make_plan)
@@ -21,7 +21,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.policy import P
 from ansible_collections.cachewarden.docker.plugins.module_utils.report import prune_result
 from ansible_collections.cachewarden.docker.plugins.module_utils.run_lock import EngineLock, LockTimeout, lock_path
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
-    BuildCacheRecord, Snapshot, parse_build_cache, read_snapshot)
+    BuildCacheRecord, Snapshot, read_build_cache, read_snapshot)
 from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import (
     events_since, fold_in, load_state, save_state)
 
@@ -79,7 +79,7 @@ def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, r
     executor = Executor(engine, policy)
     outcome = executor.run(plan)
     if not outcome.interrupted:
-        released = released_cache(before, plan, outcome, policy, _build_cache_now(engine))
+        released = released_cache(before, plan, outcome, policy, read_build_cache(engine))
         if released:
             executor.prune_released(released)
     if outcome.interrupted:
@@ -98,11 +98,6 @@ def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, r
     if warning:
         run.warnings.append(warning)
     run.result = prune_result(plan, outcome, before, after, summary, set_facts=True)
-
-
-def _build_cache_now(engine: Engine) -> List[BuildCacheRecord]:
-    params = {'type': ['build-cache']} if engine.supports(API_DF_TYPE_FILTER) else None
-    return parse_build_cache((engine.get('/system/df', params=params) or {}).get('BuildCache') or [])
 
 
 def released_cache(before: Snapshot, plan: Plan, outcome: Outcome, policy: Policy,

@@ -536,6 +536,12 @@ def _disk_usage(engine: Engine, params: Optional[Dict[str, Any]]) -> Dict[str, A
     raise AssertionError('unreachable')  # pragma: no cover
 
 
+def read_build_cache(engine: Engine) -> List[BuildCacheRecord]:
+    """The build cache alone, as it is now (after a prune, to see what it freed)."""
+    params = {'type': ['build-cache']} if engine.supports(API_DF_TYPE_FILTER) else None
+    return parse_build_cache(_disk_usage(engine, params).get('BuildCache') or [])
+
+
 def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
                   events_since: Optional[int] = None, stop_times: bool = False) -> Snapshot:
     """Read the engine once.
