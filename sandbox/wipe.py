@@ -1,5 +1,9 @@
 """Empty an engine: every container, image, volume, user network and build cache record."""
+import time
+
 import docker
+
+from .proc import SandboxError
 
 BUILTIN_NETWORKS = {"bridge", "host", "none"}
 
@@ -23,4 +27,17 @@ def wipe_client(client: docker.DockerClient) -> None:
                 client.api.remove_image(image.id, force=True, noprune=False)
             except docker.errors.APIError:
                 pass
-    client.api.post(client.api._url("/build/prune"), params={"all": 1}).raise_for_status()  # pylint: disable=protected-access
+    _prune_build_cache_until_empty(client)
+
+
+def _prune_build_cache_until_empty(client: docker.DockerClient, tries: int = 10) -> None:
+    """Prune all build cache until none is left: on the containerd store a record can stay shared for a
+    moment after its image went, and BuildKit then keeps it. A seed must start from nothing."""
+    for attempt in range(tries):
+        client.api.post(client.api._url("/build/prune"), params={"all": 1}).raise_for_status()  # pylint: disable=protected-access
+        left = client.api.df().get("BuildCache") or []
+        if not left and not client.api.images(all=True):
+            return
+        time.sleep(0.2 * (attempt + 1))
+    raise SandboxError(f"the engine keeps {len(left)} build cache records after a wipe: "
+                       + ", ".join(f"{r['ID']} shared={r.get('Shared')} in_use={r.get('InUse')}" for r in left))

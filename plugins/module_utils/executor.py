@@ -24,7 +24,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     ENGINE_WORKERS, Engine, EngineAPIError, EngineError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_build_cache
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import BuildCacheRecord, read_build_cache
 
 PRUNE_RETRIES = 5
 PRUNE_BACKOFF_SECONDS = 0.5
@@ -267,8 +267,9 @@ class Executor:
             pending = kept
             if not pending:
                 return
+        now = {record.id: record for record in read_build_cache(self.engine)}
         for item in pending:
-            self._skip(item, 'the engine kept it (in use)')
+            self._skip(item, _kept_reason(now.get(item.id)))
 
     def _prune_records(self, items: List[PlanItem], params: Dict[str, Any]) -> List[PlanItem]:
         """Prune some records in one call; the ones the engine kept.
@@ -301,6 +302,17 @@ class Executor:
                 self.outcome.errors.append('build cache %s: %s' % (item.id, error))
             else:
                 self.outcome.removed.append(item)
+
+
+def _kept_reason(record: Optional[BuildCacheRecord]) -> str:
+    """Why a planned record is still there after the prune calls named it (or that it is not)."""
+    if record is None:
+        return 'already gone (removed by someone else since the plan was made)'
+    if record.in_use:
+        return 'the engine kept it: in use since the plan was made'
+    if record.shared:
+        return 'the engine kept it: shared with an image since the plan was made'
+    return 'the engine kept it (the engine gave no reason)'
 
 
 class _Refused(EngineError):

@@ -27,6 +27,12 @@ class PruningEngine:
     def supports(self, _minimum):
         return self.api_at_least
 
+    def get(self, path, params=None):
+        """GET /system/df as the executor reads it after the tries: stuck records are in use."""
+        assert path == '/system/df'
+        return {'BuildCache': [{'ID': record, 'InUse': record in self.stuck, 'Shared': False}
+                               for record in self.records]}
+
     def post(self, path, params=None):
         assert path == '/build/prune'
         self.calls.append(params)
@@ -83,10 +89,18 @@ def test_records_the_engine_keeps_are_tried_again_then_skipped():
     outcome = Executor(engine, validate_policy({'build_cache': 'all'}), sleep=sleeps.append).run(_plan(['r1', 'r2']))
     assert [item.id for item in outcome.removed] == ['r1']
     assert [(entry['id'], entry['reason']) for entry in outcome.skipped] == [
-        ('r2', 'the engine kept it (in use)')]
+        ('r2', 'the engine kept it: in use since the plan was made')]
     assert len(engine.calls) == CACHE_RELEASE_TRIES
     assert [json.loads(call['filters'])['id'][0] for call in engine.calls[1:]] == ['^(r2)$'] * (CACHE_RELEASE_TRIES - 1)
     assert sleeps == [PRUNE_BACKOFF_SECONDS * attempt for attempt in range(1, CACHE_RELEASE_TRIES)]
+
+
+def test_a_record_someone_else_removed_is_already_gone_not_kept():
+    engine = PruningEngine({'r1': []})
+    outcome = Executor(engine, validate_policy({'build_cache': 'all'}), sleep=lambda _s: None).run(_plan(['r1', 'gone']))
+    assert [item.id for item in outcome.removed] == ['r1']
+    assert [(entry['id'], entry['reason']) for entry in outcome.skipped] == [
+        ('gone', 'already gone (removed by someone else since the plan was made)')]
 
 
 def test_the_reserve_is_the_plans_not_the_engines():
