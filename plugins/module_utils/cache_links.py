@@ -11,16 +11,27 @@ takes a shared record. The engine decides this anew on every ``GET /system/df`` 
   gives every layer's chain ID); which record carries which chain the API does not say. A record's size
   is the size of its layer exactly, so records are tied to chains by size, and by the order they were
   made where several chains have one size (record_chains).
-- the containerd store: a record is shared while its chain equals an image's whole layer list, and the
-  API shows no record parents; no link is made here (the run reads the build cache again after the
-  images went, see prune_run.released_cache).
+- the containerd store: a record is shared while its chain equals an image's whole layer list (and while a
+  shared record builds on it), and the API shows no record parents. The record at the top of a removed
+  image's chain is named by the step that made it: the record's description (``[2/2] COPY b /b``,
+  ``mount / from exec <command>``) and the image history (``COPY b /b # buildkit``) write the same step;
+  its size is the layer's plus the layer's compressed blob. Only a step that names one chain and one shared
+  record is linked (containerd_released); whatever else the removal sets free, the run finds by reading the
+  build cache again after the images went (prune_run.released_cache).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Iterable, List, Set, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import BuildCacheRecord, Snapshot
+
+# A compressed blob is at most its layer's size plus gzip's framing (the layer's size is block-rounded already).
+BLOB_SLACK = 64 * 1024
+_STEP_NUMBER = re.compile(r'^\[[^\]]*\d+/\d+\]\s+')
+_RUN_RECORD = 'mount / from exec '
+_BUILDKIT_STEP = ' # buildkit'
 
 
 def lost_chains(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str, int]:
@@ -82,6 +93,8 @@ def released_records(snapshot: Snapshot, deleted: Iterable[str]) -> Set[str]:
     Records paired with a lost chain go; so do all records of an unresolved size whose chains are all lost.
     Records of a size with lost and kept chains that cannot be paired are left to the run's second look.
     """
+    if snapshot.engine.image_store == 'containerd':
+        return containerd_released(snapshot, deleted)
     if not _linkable(snapshot):
         return set()
     lost = lost_chains(snapshot, deleted)
@@ -112,3 +125,59 @@ def _with_descendants(snapshot: Snapshot, released: Set[str]) -> Set[str]:
                 result.add(child)
                 pending.append(child)
     return result
+
+
+def _normal_step(step: str) -> str:
+    """A Dockerfile step without the flags history leaves out (``COPY --from=build`` reads ``COPY``)."""
+    words = step.split()
+    if words and words[0] in ('COPY', 'ADD'):
+        words = words[:1] + [word for word in words[1:] if not word.startswith('--')]
+    return ' '.join(words)
+
+
+def record_step(description: str) -> str:
+    """The step a containerd-store record was made by, as the image history writes it; '' for other records
+    (build contexts, sources, cache mounts)."""
+    if description.startswith(_RUN_RECORD):
+        return _normal_step('RUN ' + description[len(_RUN_RECORD):])
+    step = _STEP_NUMBER.sub('', description, count=1)
+    return _normal_step(step) if step != description else ''
+
+
+def layer_step(created_by: str) -> str:
+    """The step a BuildKit-made layer came from, from its history entry; '' for layers of other builders."""
+    return _normal_step(created_by[:-len(_BUILDKIT_STEP)]) if created_by.endswith(_BUILDKIT_STEP) else ''
+
+
+def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Set[str]:
+    """Shared, unused records that the removal of ``deleted`` sets free on the containerd store, where that is
+    certain: the record on top of a removed image's chain, when no image that stays holds that chain (as its
+    whole list or below more layers: a record below a shared one stays shared), its step names one chain
+    and one shared record, of the layer's size plus a blob, and no other build used that record."""
+    deleted = set(deleted)
+    if any(image.layers is None for image in snapshot.images):
+        return set()
+    kept = {layer.chain_id for image in snapshot.images if image.id not in deleted for layer in image.layers or []}
+    chains: Dict[str, Set[str]] = {}
+    for image in snapshot.images:
+        for layer in image.layers or []:
+            if layer_step(layer.step):
+                chains.setdefault(layer_step(layer.step), set()).add(layer.chain_id)
+    records: Dict[str, List[BuildCacheRecord]] = {}
+    for record in snapshot.build_cache:
+        if record.shared and record_step(record.description):
+            records.setdefault(record_step(record.description), []).append(record)
+    released: Set[str] = set()
+    for image in snapshot.images:
+        if image.id not in deleted or not image.layers:
+            continue
+        top = image.layers[-1]
+        step = layer_step(top.step)
+        if not step or top.chain_id in kept or chains[step] != {top.chain_id} or len(records.get(step, [])) != 1:
+            continue
+        record = records[step][0]
+        # A record another build used too (a cache hit counts) may be what a kept image's build stage or longer
+        # chain stands on, which keeps it shared whatever the image chains say.
+        if not record.in_use and record.usage_count <= 1 and top.size < record.size <= 2 * top.size + BLOB_SLACK:
+            released.add(record.id)
+    return released

@@ -40,6 +40,7 @@ class Layer:
 
     chain_id: str
     size: int
+    step: str = ''  # the history's CreatedBy of the step that made it (read where the history is read)
 
 
 @dataclass
@@ -260,7 +261,7 @@ def layer_sizes(diff_ids: Sequence[str], history: Sequence[Dict[str, Any]]) -> O
         sized = [entry for entry in entries if (entry.get('Size') or 0) > 0]
         if len(sized) != len(diff_ids):
             return None
-    return [Layer(chain_id=chain, size=int(entry.get('Size') or 0))
+    return [Layer(chain_id=chain, size=int(entry.get('Size') or 0), step=entry.get('CreatedBy') or '')
             for chain, entry in zip(chain_ids(diff_ids), sized)]
 
 

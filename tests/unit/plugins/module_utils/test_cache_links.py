@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import (
-    lost_chains, record_chains, released_records)
+    layer_step, lost_chains, record_chains, record_step, released_records)
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Layer
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.report import usage_bytes
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
@@ -56,7 +57,7 @@ def test_a_size_with_more_records_than_chains_stays_unresolved():
     assert 'r-old' not in record_chains(snap) and released_records(snap, {old.id}) == set()
 
 
-def test_no_link_on_the_containerd_store():
+def test_no_link_by_size_on_the_containerd_store():
     snap, old, _new, _other = _rebuilt_tag()
     snap.engine = replace(ENGINE, image_store='containerd')
     assert record_chains(snap) == {} and released_records(snap, {old.id}) == set()
@@ -98,3 +99,83 @@ def test_shared_records_built_on_a_released_one_are_released_too():
     snap, old, _new, _other = _rebuilt_tag()
     snap.build_cache.append(replace(_record('r-empty-step', 0, 10.45), parents=['r-old']))  # RUN true on top
     assert released_records(snap, {old.id}) == {'r-old', 'r-empty-step'}
+
+
+# ---------------------------------------------------------------- containerd store
+# Figures as Docker 28.5 with the containerd store gives them: a record's size is the layer's snapshot (the
+# history size, block-rounded) plus its compressed blob; descriptions and history write the same step.
+CONTAINERD = replace(ENGINE, version='28.5.2', api_version='1.51', storage_driver='overlayfs', image_store='containerd')
+
+
+def _steps(name, *tags, steps=()):
+    """A BuildKit-built image whose layers are (chain, size, history CreatedBy) triples."""
+    made = image(name, *tags, layers=[(chain, size) for chain, size, _step in steps])
+    made.layers = [Layer(chain, size, step) for chain, size, step in steps]
+    made.buildkit = True
+    return made
+
+
+def _step_record(ident, size, description, shared=True, in_use=False):
+    return replace(cache(ident, size, shared=shared, in_use=in_use), description=description)
+
+
+def _diverging():
+    """div1 = COPY a + COPY b, div2 = COPY a + COPY c, built from one cache (the first record shared by both)."""
+    div1 = _steps('div1', 'lk/div:1', steps=[('A', 307200, 'COPY a /a # buildkit'), ('AB', 204800, 'COPY b /b # buildkit')])
+    div2 = _steps('div2', 'lk/div:2', steps=[('A', 307200, 'COPY a /a # buildkit'), ('AC', 102400, 'COPY c /c # buildkit')])
+    records = [_step_record('r-a', 608813, '[1/2] COPY a /a'), _step_record('r-b', 405435, '[2/2] COPY b /b'),
+               _step_record('r-c', 203021, '[2/2] COPY c /c'),
+               _step_record('r-ctx', 2015232, 'copy /context /', shared=False)]
+    snap = snapshot(images=[div1, div2], build_cache=records)
+    snap.engine = CONTAINERD
+    return snap, div1, div2
+
+
+def test_record_and_history_write_the_same_step():
+    assert record_step('[2/2] COPY b /b') == layer_step('COPY b /b # buildkit') == 'COPY b /b'
+    assert record_step('[stage-1 1/1] COPY --from=build /out /out') == layer_step('COPY /out /out # buildkit')
+    assert record_step('mount / from exec /bin/sh -c echo seed-1 > /seed.txt') \
+        == layer_step('RUN /bin/sh -c echo seed-1 > /seed.txt # buildkit')
+    assert record_step('copy /context /') == record_step('http url http://build-context-x') == ''
+    assert layer_step('/bin/sh -c #(nop) ADD file:abc in / ') == '', 'legacy builder steps are not linked'
+
+
+def test_containerd_the_record_on_top_of_a_removed_chain_is_released():
+    snap, div1, div2 = _diverging()
+    assert released_records(snap, {div1.id}) == {'r-b'}, 'r-a stays: div2 holds COPY a'
+    assert released_records(snap, {div2.id}) == {'r-c'}
+    assert released_records(snap, {div1.id, div2.id}) == {'r-b', 'r-c'}, 'ancestors are left to the second look'
+
+
+def test_containerd_a_chain_an_image_that_stays_builds_on_keeps_its_record():
+    snap, div1, _div2 = _diverging()
+    longer = _steps('longer', 'lk/div:3', steps=[(layer.chain_id, layer.size, layer.step) for layer in div1.layers]
+                    + [('ABD', 8192, 'RUN /bin/sh -c true # buildkit')])
+    snap.images.append(longer)
+    assert released_records(snap, {div1.id}) == set()
+
+
+def test_containerd_a_step_of_several_records_or_chains_is_not_linked():
+    snap, div1, _div2 = _diverging()
+    snap.build_cache.append(_step_record('r-b-again', 405435, '[2/3] COPY b /b'))  # the same step in another build
+    assert released_records(snap, {div1.id}) == set()
+    snap, div1, _div2 = _diverging()
+    snap.images.append(_steps('other-b', 'lk/other:1', steps=[('Z', 4096, 'COPY z /z # buildkit'),
+                                                              ('ZB', 204800, 'COPY b /b # buildkit')]))
+    assert released_records(snap, {div1.id}) == set()
+
+
+def test_containerd_a_record_of_another_size_in_use_or_used_by_another_build_is_not_linked():
+    for record in (_step_record('r-b', 204800, '[2/2] COPY b /b'), _step_record('r-b', 1000000, '[2/2] COPY b /b'),
+                   _step_record('r-b', 405435, '[2/2] COPY b /b', in_use=True),
+                   replace(_step_record('r-b', 405435, '[2/2] COPY b /b'), usage_count=2)):
+        snap, div1, _div2 = _diverging()
+        snap.build_cache[1] = record
+        assert released_records(snap, {div1.id}) == set(), record
+
+
+def test_containerd_the_plan_names_the_released_record():
+    snap, div1, _div2 = _diverging()
+    plan = make_plan(snap, policy(images='unused', keep_images=['lk/div:2'], build_cache='unused',
+                                  protect_base_images=False))
+    assert sorted(item.id for item in plan.items) == sorted([div1.id, 'r-b', 'r-ctx'])
