@@ -243,8 +243,9 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    Engine, EngineError, connection_warnings, engine_argument_spec)
+from ansible_collections.cachewarden.docker.plugins.module_utils.connection import (
+    connection_warnings, engine_argument_spec)
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import DETAIL_SECTIONS, cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
 
