@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterable, List, Set, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import Snapshot
 
 
 def lost_chains(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str, int]:

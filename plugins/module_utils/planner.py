@@ -15,11 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import record_chains, released_records
-from ansible_collections.cachewarden.docker.plugins.module_utils.facts import (
-    BASE_IMAGE_LABEL, image_name, normalize_reference)
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
-    BuildCacheRecord, Container, Image, Layer, Snapshot)
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import (
+    BASE_IMAGE_LABEL, BuildCacheRecord, Container, Image, Layer, Snapshot, image_name, normalize_reference)
 
 TYPE_ORDER = ('container', 'image', 'volume', 'network', 'build_cache')
 STOPPED_STATES = ('created', 'exited', 'dead')

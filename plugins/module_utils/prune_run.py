@@ -20,8 +20,8 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.planner import 
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy, policy_summary
 from ansible_collections.cachewarden.docker.plugins.module_utils.report import prune_result
 from ansible_collections.cachewarden.docker.plugins.module_utils.run_lock import EngineLock, LockTimeout, lock_path
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
-    BuildCacheRecord, Snapshot, read_build_cache, read_snapshot)
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_build_cache, read_snapshot
 from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import (
     events_since, fold_in, load_state, save_state)
 

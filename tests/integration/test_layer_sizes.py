@@ -17,7 +17,9 @@ from fleet_helpers import reset
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import validate_policy
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot, layer_sizes, read_snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import layer_sizes
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
 from sandbox.fleet import Fleet
 
 POLICIES: List[Dict[str, Any]] = [

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: cachewarden contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""snapshot.py: the pure helpers that turn engine answers into plain data."""
+"""engine_answers.py: the pure helpers that turn engine answers into records."""
 
 from __future__ import annotations
 
@@ -10,15 +10,8 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
-    Filesystem,
-    Image,
-    Layer,
-    chain_ids,
-    image_store_name,
-    layer_sizes,
-    parse_timestamp,
-)
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import chain_ids, image_store_name, layer_sizes, parse_timestamp
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import Filesystem, Image, Layer
 
 NOON = calendar.timegm((2024, 3, 1, 12, 0, 0, 0, 0, 0))  # 2024-03-01T12:00:00Z
 
@@ -153,7 +146,7 @@ def test_filesystem_used_percent():
 
 
 def test_anonymous_volumes_follow_the_engines_own_label_and_only_the_local_driver():
-    from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import _volumes
+    from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import parse_volumes
     hex_name = 'a' * 64
     listing = [
         {'Name': 'labelled', 'Driver': 'local', 'Labels': {'com.docker.volume.anonymous': ''}},
@@ -161,7 +154,7 @@ def test_anonymous_volumes_follow_the_engines_own_label_and_only_the_local_drive
         {'Name': 'b' * 64, 'Driver': 'nfs-plugin', 'Labels': {'com.docker.volume.anonymous': ''}},
         {'Name': 'c' * 64, 'Driver': 'local', 'Labels': {'com.example.team': 'ci'}},
     ]
-    labelled = {v.name: v.anonymous for v in _volumes(listing, [], labelled_engine=True)}
+    labelled = {v.name: v.anonymous for v in parse_volumes(listing, [], labelled_engine=True)}
     assert labelled == {'labelled': True, hex_name: False, 'b' * 64: False, 'c' * 64: False}
-    older = {v.name: v.anonymous for v in _volumes(listing, [], labelled_engine=False)}
+    older = {v.name: v.anonymous for v in parse_volumes(listing, [], labelled_engine=False)}
     assert older == {'labelled': False, hex_name: True, 'b' * 64: False, 'c' * 64: False}
