@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: cachewarden contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options -> a Docker SDK client with a negotiated API version, and API-version gates."""
+"""The one boundary to the Docker SDK: every SDK and transport detail stays in this file.
+
+The rest of module_utils sees a small interface (Engine: get, post, delete, get_json_lines, ping, info,
+supports, api_version) and one error type (EngineError; EngineAPIError when the engine answered an error
+status, with that status). tests/integration/test_engine_contract.py pins it on a real engine.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import json
 import os
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 from urllib.parse import urlencode
 
 from ansible.module_utils.basic import missing_required_lib
@@ -20,7 +25,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.connection impo
 try:
     import docker
     import requests.adapters
-    from docker.errors import APIError, DockerException
+    from docker.errors import DockerException
     from requests.exceptions import RequestException
     from urllib3.exceptions import HTTPError as Urllib3Error
     HAS_DOCKER_SDK = True
@@ -30,9 +35,6 @@ except ImportError:  # pragma: no cover - exercised on hosts without the SDK
     DOCKER_SDK_IMPORT_ERROR = traceback.format_exc()
 
     class DockerException(Exception):  # type: ignore[no-redef]
-        """Stand-in so except clauses stay valid without the SDK."""
-
-    class APIError(DockerException):  # type: ignore[no-redef]
         """Stand-in so except clauses stay valid without the SDK."""
 
     class RequestException(Exception):  # type: ignore[no-redef]
@@ -273,25 +275,28 @@ class Engine:
         return decode_json_stream(self._call('get', path, params=params, decode=False) or b'')
 
     def _call(self, method: str, path: str, params: Optional[Dict[str, Any]] = None, decode: bool = True) -> Any:
+        """One API call, on either transport; a failure is an EngineError, an error status an EngineAPIError."""
         if self._socket_pool is not None:
-            body = self._call_on_socket(method, path, params)
+            status, body = self._send_on_socket(method, path, params)
         else:
-            url = self.client._url(path)  # pylint: disable=protected-access
-            try:
-                response = getattr(self.client, '_' + method)(url, params=params)
-                self.client._raise_for_status(response)  # pylint: disable=protected-access
-                body = response.content
-            except APIError as exc:
-                raise EngineAPIError(exc.status_code or 0,
-                                     '%s %s: %s' % (method.upper(), path, exc.explanation or exc)) from exc
-            except (DockerException, RequestException, OSError) as exc:
-                raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
+            status, body = self._send_on_session(method, path, params)
+        if status >= 400:
+            raise EngineAPIError(status, '%s %s: %s' % (method.upper(), path, _explanation(body)))
         if not decode:
             return body
         return json.loads(body) if body else None
 
-    def _call_on_socket(self, method: str, path: str, params: Optional[Dict[str, Any]]) -> Any:
-        """The same call through the SDK's connection pool for the socket, kept alive for every call.
+    def _send_on_session(self, method: str, path: str, params: Optional[Dict[str, Any]]) -> Tuple[int, bytes]:
+        """Through the SDK's requests session: TCP, TLS and SSH engines, with their certificates and settings."""
+        url = self.client._url(path)  # pylint: disable=protected-access
+        try:
+            response = getattr(self.client, '_' + method)(url, params=params)
+        except (DockerException, RequestException, OSError) as exc:
+            raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
+        return response.status_code, response.content
+
+    def _send_on_socket(self, method: str, path: str, params: Optional[Dict[str, Any]]) -> Tuple[int, bytes]:
+        """Through the SDK's connection pool for the socket, kept alive for every call.
 
         The SDK's session opens a pool (and a new connection) per distinct URL, and its request layer
         costs about 1 ms of CPU per call: with one inspect per image that is most of a prune's time.
@@ -301,14 +306,16 @@ class Engine:
             response = self._socket_pool.request(method.upper(), target, retries=False, timeout=self.timeout)
         except (Urllib3Error, OSError) as exc:
             raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
-        body = response.data
-        if response.status >= 400:
-            try:
-                explanation = json.loads(body).get('message') or body.decode('utf-8', 'replace')
-            except (ValueError, AttributeError):
-                explanation = body.decode('utf-8', 'replace')
-            raise EngineAPIError(response.status, '%s %s: %s' % (method.upper(), path, explanation.strip()))
-        return body
+        return response.status, response.data
+
+
+def _explanation(body: bytes) -> str:
+    """The engine's own words for an error status: the ``message`` of its JSON answer, else the body as text."""
+    try:
+        message = json.loads(body).get('message')
+    except (ValueError, AttributeError):
+        message = None
+    return (message or body.decode('utf-8', 'replace')).strip()
 
 
 def decode_json_stream(body: bytes) -> List[Any]:
