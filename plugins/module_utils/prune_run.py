@@ -15,8 +15,9 @@ from typing import Any, Dict, List, Optional
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor, Outcome, remaining_after
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import (
-    PROTECTED_CACHE_TYPES, Plan, PlanItem, cache_old_enough, make_plan)
+from ansible_collections.cachewarden.docker.plugins.module_utils.cache_plan import PROTECTED_CACHE_TYPES, cache_old_enough
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy, policy_summary
 from ansible_collections.cachewarden.docker.plugins.module_utils.report import prune_result
 from ansible_collections.cachewarden.docker.plugins.module_utils.run_lock import EngineLock, LockTimeout, lock_path

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import (
-    TYPE_ORDER, freed_bytes, image_last_used, make_plan)
+from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import freed_bytes
+from ansible_collections.cachewarden.docker.plugins.module_utils.image_plan import image_last_used
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import TYPE_ORDER
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
     DAY, GB, HOUR, NOW, cache, container, filesystem, image, network, policy, snapshot, volume)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import TYPE_ORDER, Plan, PlanItem, make_plan
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import TYPE_ORDER, Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import policy_summary
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.report import (
