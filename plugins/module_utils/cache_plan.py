@@ -73,7 +73,12 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
     freed = 0
     pending = list(eligible)  # least recently used first
     while pending and (limit is None or freed < limit):
-        record = next(r for r in pending if children.get(r.id, set()) <= chosen)
+        record = next((r for r in pending if children.get(r.id, set()) <= chosen), None)
+        if record is None:  # the rest build on each other in a cycle (bad data, as _cache_depth guards): none goes
+            for stuck in pending:
+                _skip(plan, 'build_cache', stuck.id, [stuck.description], 'a kept cache record builds on it')
+            pending = []
+            break
         pending.remove(record)
         chosen.add(record.id)
         freed += 0 if record.shared else record.size

@@ -372,6 +372,17 @@ def _cache_mix():
             cache('mount', 60, kind='exec.cachemount')]
 
 
+def test_build_cache_parent_cycle_is_planned_safely():
+    """Bad data: records that build on each other. None goes (none can go first), and the plan is still made."""
+    first = cache('first', 10, last_used=NOW - 10 * DAY, parents=['second'])
+    second = cache('second', 20, last_used=NOW - 9 * DAY, parents=['first'])
+    alone = cache('alone', 5, last_used=NOW - 8 * DAY)
+    for options in ({}, {'max_cache_size': '1B'}, {'build_cache_reserve': '1B'}):
+        plan = plan_for(snapshot(build_cache=[first, second, alone]), build_cache='all', **options)
+        assert planned(plan) == ['alone']
+        assert reasons(plan, 'first') == reasons(plan, 'second') == ['a kept cache record builds on it']
+
+
 def test_build_cache_unused_versus_all():
     snap = snapshot(build_cache=_cache_mix())
     assert planned(plan_for(snap)) == []
