@@ -54,7 +54,7 @@ def measure(docker_host: str, policy_options: dict[str, Any], plan_reps: int = 5
     policy = validate_policy(policy_params(policy_options))
     params = {"docker_host": docker_host, "api_version": "auto", "timeout": 600}
     connect, engine = _timed(lambda: CountingEngine(params))
-    facts_snapshot, snapshot = _timed(lambda: read_snapshot(engine, sizes=True))
+    facts_snapshot, snapshot = _timed(lambda: read_snapshot(engine, walk_sizes=True))
     facts_build = _timed(lambda: cache_facts(snapshot))[0]
     facts_calls = dict(engine.calls)
     engine.calls.clear()
@@ -86,7 +86,7 @@ def measure_prune(docker_host: str, policy_options: dict[str, Any]) -> dict[str,
     snapshot = step("read", lambda: read_for(engine, policy, sizes=False))
     plan = step("plan", lambda: make_plan(snapshot, policy, {}))
     outcome = step("apply", lambda: Executor(engine, policy).run(plan))
-    step("read after", lambda: read_snapshot(engine, sizes=sizes))
+    step("read after", lambda: read_snapshot(engine, walk_sizes=sizes))
     return {"steps": steps, "calls": calls, "planned": len(plan.items), "removed": len(outcome.removed),
             "errors": len(outcome.errors)}
 

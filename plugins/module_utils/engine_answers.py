@@ -68,7 +68,7 @@ def chain_ids(diff_ids: Sequence[str]) -> List[str]:
     return result
 
 
-def layer_sizes(diff_ids: Sequence[str], history: Sequence[Dict[str, Any]]) -> Optional[List[Layer]]:
+def layers_from_history(diff_ids: Sequence[str], history: Sequence[Dict[str, Any]]) -> Optional[List[Layer]]:
     """Pair each layer with its size from the image history (oldest first); None when they cannot be paired."""
     entries = list(reversed(history))  # the API lists newest first
     sized = [entry for entry in entries if (entry.get('Size') or 0) > 0

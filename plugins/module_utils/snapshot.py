@@ -16,9 +16,9 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     API_DF_TYPE_FILTER, API_VOLUME_ANONYMOUS_LABEL, Engine, EngineAPIError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import (
-    add_df_sizes, built_by_buildkit, chain_ids, image_store_name, layer_sizes, parse_build_cache, parse_containers,
+    add_df_sizes, built_by_buildkit, chain_ids, image_store_name, layers_from_history, parse_build_cache, parse_containers,
     parse_images, parse_networks, parse_precise_timestamp, parse_timestamp, parse_volumes)
-from ansible_collections.cachewarden.docker.plugins.module_utils.layer_sizes import derive, history_to_read
+from ansible_collections.cachewarden.docker.plugins.module_utils.derived_layers import derive, history_to_read
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import (
     BuildCacheRecord, Container, EngineInfo, Filesystem, Image, Layer, Snapshot)
 
@@ -40,7 +40,7 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
     the content size; returns the IDs of the images whose layer sizes were derived (history not read).
 
     One inspect per image. History (one more call per image) is read where the layer sizes cannot be
-    derived from image sizes (see layer_sizes; not on the containerd store, whose sizes are not sums of
+    derived from image sizes (see layers_from_history; not on the containerd store, whose sizes are not sums of
     layers). For the images left, _add_buildkit_flags reads it where BuildKit matters.
     """
     inspects = map_concurrently(lambda image: _if_present(lambda: engine.get('/images/%s/json' % image.id)), images)
@@ -61,7 +61,7 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
     def read_history(image_ids: List[str]) -> None:
         for image_id, history in zip(image_ids, _histories(engine, image_ids)):
             read.add(image_id)
-            by_id[image_id].layers = layer_sizes(diff_ids[image_id], history)
+            by_id[image_id].layers = layers_from_history(diff_ids[image_id], history)
             by_id[image_id].buildkit = built_by_buildkit(history)
 
     if containerd_store:
@@ -168,20 +168,20 @@ def read_build_cache(engine: Engine) -> List[BuildCacheRecord]:
     return parse_build_cache(_disk_usage(engine, params).get('BuildCache') or [])
 
 
-def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
+def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = False,
                   events_since: Optional[int] = None, stop_times: bool = False) -> Snapshot:
     """Read the engine once.
 
-    ``sizes`` lets the engine walk container layers and volumes for their sizes (costly on big
+    ``walk_sizes`` lets the engine walk container layers and volumes for their sizes (costly on big
     hosts); engines older than API 1.42 always do that walk inside ``GET /system/df``.
-    ``layers`` inspects every image for its layer sizes and last tag time (to predict freed bytes
+    ``image_detail`` inspects every image for its layer sizes and last tag time (to predict freed bytes
     and order by last use).
     ``events_since`` also reads container create/start events from then until now.
     ``stop_times`` inspects stopped containers for when they stopped (their age for a prune).
     Objects removed by someone else while the snapshot is read are left out, never an error.
     """
     taken_at = int(time.time())
-    walk = bool(sizes or not engine.supports(API_DF_TYPE_FILTER))
+    walk = bool(walk_sizes or not engine.supports(API_DF_TYPE_FILTER))
     with ThreadPoolExecutor(max_workers=1) as background:
         # GET /system/df is the slow call (the engine sizes every image and, with `walk`, every container layer
         # and volume): it runs while the rest is read.
@@ -194,7 +194,7 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
                 lambda: [] if walk else engine.get('/containers/json', params={'all': 1}) or [],
                 lambda: [] if walk else (engine.get('/volumes') or {}).get('Volumes') or []])
         images = parse_images(image_listing)
-        derived = _add_image_detail(engine, images, image_store_name(info) == 'containerd') if layers else []
+        derived = _add_image_detail(engine, images, image_store_name(info) == 'containerd') if image_detail else []
         df = pending_df.result()
     if walk:
         container_listing = df.get('Containers') or []
@@ -210,7 +210,7 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
         if container.image_id in by_id:
             by_id[container.image_id].containers.append(container.id)
     build_cache = parse_build_cache(df.get('BuildCache') or [])
-    if layers:
+    if image_detail:
         _add_buildkit_flags(engine, images, derived,
                             {record.size for record in build_cache if record.shared and record.size > 0})
         map_concurrently(lambda container: _add_config_image(engine, container),

@@ -270,7 +270,7 @@ def main() -> None:
         module.warn(warning)
     try:
         engine = Engine(module.params)
-        snapshot = read_snapshot(engine, sizes=module.params['sizes'])
+        snapshot = read_snapshot(engine, walk_sizes=module.params['sizes'])
     except EngineError as exc:
         module.fail_json(msg=str(exc))
     facts = cache_facts(snapshot, detail=module.params['detail'], detail_limit=module.params['detail_limit'])

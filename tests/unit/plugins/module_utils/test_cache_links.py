@@ -10,7 +10,7 @@ from dataclasses import replace
 from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import (
     lost_chains, record_chains, released_records)
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
-from ansible_collections.cachewarden.docker.plugins.module_utils.report import usage_bytes
+from ansible_collections.cachewarden.docker.plugins.module_utils.result import usage_bytes
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
     DAY, ENGINE, NOW, cache, image, policy, snapshot)
 

@@ -10,7 +10,7 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import chain_ids, image_store_name, layer_sizes, parse_timestamp
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import chain_ids, image_store_name, layers_from_history, parse_timestamp
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Filesystem, Image, Layer
 
 NOON = calendar.timegm((2024, 3, 1, 12, 0, 0, 0, 0, 0))  # 2024-03-01T12:00:00Z
@@ -96,7 +96,7 @@ def test_layer_sizes_skips_metadata_steps_and_keeps_empty_layers():
         {'CreatedBy': '/bin/sh -c #(nop) ADD file:abc in / ', 'Size': 100},
     ]
     chains = chain_ids(DIFF_IDS)
-    assert layer_sizes(DIFF_IDS, history) == [
+    assert layers_from_history(DIFF_IDS, history) == [
         Layer(chain_id=chains[0], size=100),
         Layer(chain_id=chains[1], size=10),
         Layer(chain_id=chains[2], size=0),
@@ -106,7 +106,7 @@ def test_layer_sizes_skips_metadata_steps_and_keeps_empty_layers():
 def test_layer_sizes_falls_back_to_sized_entries():
     # A RUN that left no layer: pairing by step kind fails, pairing by size works.
     history = [{'CreatedBy': 'COPY app /app', 'Size': 5}, {'CreatedBy': 'RUN mkdir -p /x', 'Size': 0}]
-    assert layer_sizes(DIFF_IDS[:1], history) == [Layer(chain_id=DIFF_IDS[0], size=5)]
+    assert layers_from_history(DIFF_IDS[:1], history) == [Layer(chain_id=DIFF_IDS[0], size=5)]
 
 
 @pytest.mark.parametrize('diff_ids, history', [
@@ -116,12 +116,12 @@ def test_layer_sizes_falls_back_to_sized_entries():
     (DIFF_IDS[:1], []),
 ])
 def test_layer_sizes_unpairable_is_none(diff_ids, history):
-    assert layer_sizes(diff_ids, history) is None
+    assert layers_from_history(diff_ids, history) is None
 
 
 def test_layer_sizes_tolerates_missing_keys():
-    assert layer_sizes([], [{}]) == []
-    assert layer_sizes(DIFF_IDS[:1], [{'CreatedBy': None, 'Size': None}]) == [Layer(chain_id=DIFF_IDS[0], size=0)]
+    assert layers_from_history([], [{}]) == []
+    assert layers_from_history(DIFF_IDS[:1], [{'CreatedBy': None, 'Size': None}]) == [Layer(chain_id=DIFF_IDS[0], size=0)]
 
 
 def _image(**changes):
