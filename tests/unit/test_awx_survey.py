@@ -19,7 +19,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import POLICY_ARGUMENT_SPEC
 
-REPO = Path(__file__).resolve().parents[2]
+from sandbox import paths
+
+REPO = paths.repo_root()
 SURVEY = REPO / 'playbooks' / 'vars' / 'awx_survey.yml'
 ROLE_SPEC = REPO / 'roles' / 'cache_policy' / 'meta' / 'argument_specs.yml'
 # The policy knobs the survey must offer: every option that says what goes or stays, not the engine

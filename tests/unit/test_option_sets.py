@@ -19,7 +19,9 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.connection impo
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import POLICY_ARGUMENT_SPEC
 from ansible_collections.cachewarden.docker.plugins.modules import docker_cache_facts, docker_cache_prune
 
-REPO = Path(__file__).resolve().parents[2]
+from sandbox import paths
+
+REPO = paths.repo_root()
 ROLE = REPO / 'roles' / 'cache_policy'
 PREFIX = 'cache_policy_'
 POLICY = set(POLICY_ARGUMENT_SPEC)
