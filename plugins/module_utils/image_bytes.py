@@ -90,7 +90,7 @@ def own_bytes(image: Image, holders: Dict[str, Set[str]]) -> int:
 
 
 def release_cache_held_layers(image: Image, cache_sizes: Set[int], containerd_store: bool,
-                               held_chains: Iterable[str] = ()) -> Image:
+                              held_chains: Iterable[str] = ()) -> Image:
     """A copy of a BuildKit-built image whose layers the build cache also holds count 0 bytes:
     deleting the image leaves them on disk with the build cache (graphdriver stores, where a record
     and the image layer it made are one layer on disk, tied by size: see cache_links).

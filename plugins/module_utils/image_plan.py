@@ -111,7 +111,7 @@ def _protect_bases(candidates: Dict[str, str], images: List[Image], by_id: Dict[
 
 
 def plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str],
-                 last_used: Dict[str, int], plan: Plan, need: Optional[int]) -> int:
+                last_used: Dict[str, int], plan: Plan, need: Optional[int]) -> int:
     """Plan image removals; return the bytes they free (counted against a budget)."""
     if policy.images == 'none':
         return 0
@@ -207,6 +207,6 @@ def _fit_budget(candidates: Dict[str, str], removal: Removal,
         removal.add(ready[0], chosen)
     for image_id in pending:
         add_skipped(plan, 'image', image_id, by_id[image_id].tags,
-              'budget met' if removal.freed >= need else 'base image of a kept image')
+                    'budget met' if removal.freed >= need else 'base image of a kept image')
     candidates.clear()
     candidates.update(chosen)

@@ -36,7 +36,7 @@ def _engine(host: Host, transport: str) -> Engine:
 
 
 @pytest.fixture(name='engine', params=[('h1', 'socket'), ('h1', 'session'), ('h2', 'socket'), ('h2', 'session')],
-                ids=lambda param: '-'.join(param))
+                ids='-'.join)
 def engine_fixture(fleet: Fleet, request: pytest.FixtureRequest) -> Iterator[Dict[str, Any]]:
     """An Engine of a fleet host over one transport, and the host, with no contract volume left behind."""
     host = fleet.host(request.param[0])
