@@ -1,6 +1,7 @@
 # Developer and CI entry points for the cachewarden.docker collection.
 #
-#   make test     sanity lint build doc unit integration molecule, in that order (what CI runs)
+#   make test     sanity lint build doc unit integration molecule, in that order (what CI runs); the
+#                 integration fleets are taken down at the end (KEEP_SANDBOX=1 keeps them), the demo fleet stays
 #   make venv     the tool virtualenv in .venv (from requirements-test.txt)
 #
 # Every recipe runs the tools from .venv and finds this collection through a symlink farm
@@ -32,6 +33,9 @@ export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
 export ANSIBLE_NOCOLOR := 1
 export NO_COLOR := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# A slot of the sandbox slot table (sandbox/paths.py SLOTS), e.g. $(call slot,bench).
+slot = $(shell $(PYTHON) -c 'from sandbox.paths import SLOTS; print(SLOTS["$(1)"])')
 
 MODULES := $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard plugins/modules/*.py)))))
 ROLES := $(sort $(patsubst roles/%/meta/argument_specs.yml,%,$(wildcard roles/*/meta/argument_specs.yml)))
@@ -113,11 +117,24 @@ unit: venv collection
 	python -m pytest tests/unit
 
 # The integration tests start their own sandbox of Docker test hosts through a fixture. They run in
-# INTEGRATION_WORKERS pytest-xdist workers, each with a fleet of its own (sandbox slots 6, 7, ...);
-# a test file stays on one worker. INTEGRATION_WORKERS=0 runs them in this process (slot 6).
+# INTEGRATION_WORKERS pytest-xdist workers, each with a fleet of its own (the integration slot of
+# sandbox/paths.py, 6, then 7, ...; from CW_SANDBOX_SLOT when set); a test file stays on one worker.
+# INTEGRATION_WORKERS=0 runs them in this process. The fleets are taken down at the end, passed or
+# failed, unless KEEP_SANDBOX=1 (to look at them, or to save the start-up of the next run).
 INTEGRATION_WORKERS ?= 2
+KEEP_SANDBOX ?=
 integration: system-packages venv collection
-	python -m pytest tests/integration -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist loadfile
+	status=0; python -m pytest tests/integration -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist loadfile || status=$$?; \
+	  if [ "$(KEEP_SANDBOX)" != 1 ]; then $(MAKE) --no-print-directory integration-down; fi; \
+	  exit $$status
+
+# The fleets of the integration workers, by the slots the tests take (sandbox.paths.test_run_slot).
+.PHONY: integration-down
+integration-down: venv
+	for worker in $$(seq 0 $$(( $(INTEGRATION_WORKERS) > 1 ? $(INTEGRATION_WORKERS) - 1 : 0 ))); do \
+	  slot=$$(PYTEST_XDIST_WORKER=gw$$worker python -c 'import os; from sandbox import paths; print(paths.test_run_slot(os.environ))'); \
+	  CW_SANDBOX_SLOT=$$slot python -m sandbox down; \
+	done
 
 # ---------------------------------------------------------------------------------------------
 # The randomized differential harness on many seeds (make test runs the default seed of
@@ -131,11 +148,12 @@ soak: system-packages venv collection
 
 # ---------------------------------------------------------------------------------------------
 # The molecule scenario molecule/default: the cache_policy role with the per-host policies of
-# examples/inventory over 3 sandbox hosts in sandbox slot 2 (create/destroy bring them up and down).
+# examples/inventory over 3 sandbox hosts in the molecule slot of sandbox/paths.py, 2 (create/destroy bring
+# them up and down); CW_MOLECULE_SLOT picks another.
 # MOLECULE_GLOB names the top-level molecule/ folder: molecule would look in extensions/molecule
 # because of galaxy.yml (see README, section Molecule).
 molecule: system-packages venv collection
-	MOLECULE_GLOB='molecule/*/molecule.yml' molecule test
+	MOLECULE_GLOB='molecule/*/molecule.yml' CW_MOLECULE_SLOT=$${CW_MOLECULE_SLOT:-$(call slot,molecule)} molecule test
 
 # ---------------------------------------------------------------------------------------------
 # The main job on the embedded default, as a story (sandbox/demo.sh): a 3-host sandbox fleet named
@@ -172,7 +190,7 @@ ee-context: build
 
 # ---------------------------------------------------------------------------------------------
 # Benchmarks side by side with the peers (not part of `make test`; see docs/benchmarks.md). Brings up
-# a sandbox (Docker 28.5, overlay2) in sandbox slot BENCH_SLOT (5), populates it at scale, runs every
+# a sandbox (Docker 28.5, overlay2) in sandbox slot BENCH_SLOT (the bench slot of sandbox/paths.py, 5), populates it at scale, runs every
 # comparison alternating, writes docs/benchmarks.md and brings the sandbox down.
 #   make bench                     full scale: 2,000 images, 5 repetitions, 25 fleet hosts
 #   make bench BENCH_QUICK=1       a tenth of the scale, 2 repetitions, 3 fleet hosts (a few minutes)
@@ -182,7 +200,7 @@ BENCH_HOSTS ?=
 BENCH_QUICK ?=
 BENCH_ARGS ?=
 # Its own sandbox slot (see sandbox/paths.py): the demo fleet (slot 0) and the test fleets stay untouched.
-BENCH_SLOT ?= 5
+BENCH_SLOT ?= $(call slot,bench)
 .PHONY: bench
 bench: system-packages venv collection
 	CW_SANDBOX_SLOT=$(BENCH_SLOT) python -m benchmarks $(if $(BENCH_QUICK),--quick) $(if $(BENCH_REPS),--reps $(BENCH_REPS)) \

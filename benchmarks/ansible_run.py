@@ -14,7 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from sandbox import paths
+
+REPO = paths.repo_root()
 BIN = Path(sys.executable).parent
 WORK = REPO / ".cache" / "bench"
 _MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
@@ -94,7 +96,7 @@ def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This collection on the collection path, JSON results on stdout, no host key prompts, pipelining on."""
     env = dict(os.environ)
     env.update({
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".cache" / "collections"),
+        "ANSIBLE_COLLECTIONS_PATH": str(paths.collections_dir()),
         "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "true",
         "ANSIBLE_HOST_KEY_CHECKING": "False",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",

@@ -17,6 +17,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.executor import
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import POLICY_ARGUMENT_SPEC, validate_policy
+from ansible_collections.cachewarden.docker.plugins.module_utils.prune_run import read_for
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
 
 _ID = re.compile(r"/(sha256:)?[0-9a-f]{12,}|/bench-[a-z]+\d+|/[^/]+:[^/]+$")
@@ -53,12 +54,11 @@ def measure(docker_host: str, policy_options: dict[str, Any], plan_reps: int = 5
     policy = validate_policy(policy_params(policy_options))
     params = {"docker_host": docker_host, "api_version": "auto", "timeout": 600}
     connect, engine = _timed(lambda: CountingEngine(params))
-    facts_snapshot, snapshot = _timed(lambda: read_snapshot(engine, sizes=True))
+    facts_snapshot, snapshot = _timed(lambda: read_snapshot(engine, walk_sizes=True))
     facts_build = _timed(lambda: cache_facts(snapshot))[0]
     facts_calls = dict(engine.calls)
     engine.calls.clear()
-    sizes = policy.sizes_needed
-    prune_snapshot, snapshot = _timed(lambda: read_snapshot(engine, sizes=sizes, layers=policy.images != "none"))
+    prune_snapshot, snapshot = _timed(lambda: read_for(engine, policy, sizes=False))
     plans = [_timed(lambda: make_plan(snapshot, policy, {})) for _rep in range(plan_reps)]
     return {
         "connect": connect, "facts_snapshot": facts_snapshot, "facts_build": facts_build, "facts_calls": facts_calls,
@@ -83,10 +83,10 @@ def measure_prune(docker_host: str, policy_options: dict[str, Any]) -> dict[str,
         engine.calls.clear()
         return value
 
-    snapshot = step("read", lambda: read_snapshot(engine, sizes=sizes, layers=policy.images != "none"))
+    snapshot = step("read", lambda: read_for(engine, policy, sizes=False))
     plan = step("plan", lambda: make_plan(snapshot, policy, {}))
     outcome = step("apply", lambda: Executor(engine, policy).run(plan))
-    step("read after", lambda: read_snapshot(engine, sizes=sizes))
+    step("read after", lambda: read_snapshot(engine, walk_sizes=sizes))
     return {"steps": steps, "calls": calls, "planned": len(plan.items), "removed": len(outcome.removed),
             "errors": len(outcome.errors)}
 
@@ -97,7 +97,7 @@ def profile(docker_host: str, policy_options: dict[str, Any], top: int = 15) -> 
     engine = Engine({"docker_host": docker_host, "api_version": "auto", "timeout": 300})
     profiler = cProfile.Profile()
     profiler.enable()
-    snapshot = read_snapshot(engine, sizes=policy.sizes_needed, layers=policy.images != "none")
+    snapshot = read_for(engine, policy, sizes=False)
     make_plan(snapshot, policy, {})
     profiler.disable()
     out = io.StringIO()

@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--store", type=_csv, default=["overlay2"], help=f"image store or comma list: {', '.join(paths.STORES)}")
     cmd.add_argument("--seed", type=int, default=1, help="seed of the generated content")
     cmd.add_argument("--scenario", choices=SCENARIOS, default="basic")
-    cmd.add_argument("--prefix", default=paths.DEFAULT_PREFIX, help="prefix of namespaces and links")
+    cmd.add_argument("--prefix", default=None, help="prefix of namespaces and links (default: by slot)")
     cmd = sub.add_parser("down", help="tear everything down (keeps the engine download cache)")
     cmd.add_argument("--prefix", default=None, help="prefix to clean when fleet.json is gone")
     sub.add_parser("status", help="table of hosts")

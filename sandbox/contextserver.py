@@ -25,11 +25,11 @@ def serve_context(context: bytes) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:  # pylint: disable=redefined-builtin
             """Keep quiet."""
 
-    server = http.server.ThreadingHTTPServer((paths.GATEWAY, 0), Handler)
+    server = http.server.ThreadingHTTPServer((paths.gateway(), 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://{paths.GATEWAY}:{server.server_address[1]}/context.tar"
+        yield f"http://{paths.gateway()}:{server.server_address[1]}/context.tar"
     finally:
         server.shutdown()
         server.server_close()

@@ -104,7 +104,7 @@ def _add_hosts(fleet: Fleet, count: int, engines: list[Engine], stores: list[str
 
 
 def up(hosts: int, engines: list[str], stores: list[str], seed: int = 1,  # pylint: disable=too-many-arguments,too-many-positional-arguments
-       scenario: str = "basic", prefix: str = paths.DEFAULT_PREFIX) -> Fleet:
+       scenario: str = "basic", prefix: str | None = None) -> Fleet:
     """Bring hosts h1..h<hosts> up (running hosts are left alone) and seed those not seeded yet."""
     _check_choices(engines, paths.ENGINES, "engine")
     _check_choices(stores, paths.STORES, "store")
@@ -112,6 +112,7 @@ def up(hosts: int, engines: list[str], stores: list[str], seed: int = 1,  # pyli
         raise SandboxError(f"invalid scenario {scenario!r} (choose from {', '.join(SCENARIOS)})")
     if hosts < 1:
         raise SandboxError("--hosts must be at least 1")
+    prefix = prefix or paths.default_prefix()
     with locked():
         fleet = Fleet.load() if Fleet.exists() else Fleet(prefix=prefix)
         if fleet.prefix != prefix:
@@ -165,7 +166,7 @@ def down(prefix: str | None = None) -> None:
     """Tear the whole sandbox down (processes, namespaces, links, bridge, state); keeps the engine cache."""
     state = paths.state_dir()
     with locked():
-        fleet = Fleet.load() if Fleet.exists() else Fleet(prefix=prefix or paths.DEFAULT_PREFIX)
+        fleet = Fleet.load() if Fleet.exists() else Fleet(prefix=prefix or paths.default_prefix())
         prefix = fleet.prefix
         names = set(fleet.hosts) | {netns[len(prefix) + 1:] for netns in network.sandbox_netns(prefix)}
         names |= {link[len(prefix) + 2:] for link in network.sandbox_links(prefix)}

@@ -81,7 +81,7 @@ class Host:  # pylint: disable=too-many-instance-attributes
 class Fleet:
     """All hosts of the sandbox plus shared settings."""
 
-    prefix: str = paths.DEFAULT_PREFIX
+    prefix: str = dataclasses.field(default_factory=paths.default_prefix)
     ssh_key: str = ""
     python: str = ""
     hosts: dict[str, Host] = dataclasses.field(default_factory=dict)
@@ -125,8 +125,8 @@ class Fleet:
         data = {
             "prefix": self.prefix,
             "bridge": self.bridge,
-            "gateway": paths.GATEWAY,
-            "subnet": f"{paths.SUBNET_PREFIX}.0/{paths.NETMASK_BITS}",
+            "gateway": paths.gateway(),
+            "subnet": f"{paths.subnet_prefix()}.0/{paths.NETMASK_BITS}",
             "ssh_key": self.ssh_key,
             "python": self.python,
             "hosts": {host.name: host.to_json() for host in self.sorted_hosts()},

@@ -29,8 +29,8 @@ def ensure_bridge(prefix: str) -> None:
     if not link_exists(bridge):
         run(["ip", "link", "add", bridge, "type", "bridge"])
     addresses = run(["ip", "-o", "-4", "addr", "show", "dev", bridge]).stdout
-    if f" {paths.GATEWAY}/" not in addresses:
-        run(["ip", "addr", "add", f"{paths.GATEWAY}/{paths.NETMASK_BITS}", "dev", bridge])
+    if f" {paths.gateway()}/" not in addresses:
+        run(["ip", "addr", "add", f"{paths.gateway()}/{paths.NETMASK_BITS}", "dev", bridge])
     run(["ip", "link", "set", bridge, "up"])
 
 

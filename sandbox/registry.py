@@ -28,7 +28,7 @@ _THREAD_LOCK = threading.Lock()
 
 def address() -> str:
     """``HOST:PORT`` of the slot's registry, as engines name it in image references."""
-    return f"{paths.GATEWAY}:{PORT}"
+    return f"{paths.gateway()}:{PORT}"
 
 
 def registry_dir() -> Path:
@@ -108,7 +108,7 @@ def ensure() -> str:
         if old:
             _terminate(old)
         if answers():
-            raise SandboxError(f"something else serves a registry at {address()} (another state dir of slot {paths.SLOT}?)")
+            raise SandboxError(f"something else serves a registry at {address()} (another state dir of slot {paths.slot()}?)")
         with open(folder / "registry.log", "ab") as out:
             process = subprocess.Popen([PROGRAM, "serve", str(config)], stdin=subprocess.DEVNULL, stdout=out, stderr=out,  # pylint: disable=consider-using-with
                                        start_new_session=True, cwd=folder)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
-REPO = Path(__file__).resolve().parents[1]
-COLLECTIONS = REPO / '.cache' / 'collections'
+from sandbox import paths
+
+REPO = paths.repo_root()
+COLLECTIONS = paths.collections_dir()
 LINK = COLLECTIONS / 'ansible_collections' / 'cachewarden' / 'docker'
 
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: cachewarden contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options shared by every cachewarden.docker module (paired with engine.ENGINE_ARGUMENT_SPEC)."""
+"""Connection options shared by every cachewarden.docker module (paired with connection.ENGINE_ARGUMENT_SPEC)."""
 
 from __future__ import annotations
 

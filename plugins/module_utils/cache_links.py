@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterable, List, Set, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import BuildCacheRecord, Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
 
 # A compressed blob is at most its layer's size plus gzip's framing (the layer's size is block-rounded already).
 BLOB_SLACK = 64 * 1024

@@ -1,24 +1,31 @@
 # -*- coding: utf-8 -*-
 # Copyright: cachewarden contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options -> a Docker SDK client with a negotiated API version, and API-version gates."""
+"""The one boundary to the Docker SDK: every SDK and transport detail stays in this file.
+
+The rest of module_utils sees a small interface (Engine: get, post, delete, get_json_lines, ping, info,
+supports, api_version) and one error type (EngineError; EngineAPIError when the engine answered an error
+status, with that status). tests/integration/test_engine_contract.py pins it on a real engine.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 from urllib.parse import urlencode
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.connection import (
+    DEFAULT_DOCKER_HOST, DEFAULT_TIMEOUT, MIN_API_VERSION, api_at_least, connection_problems)
 
 try:
     import docker
     import requests.adapters
-    from docker.errors import APIError, DockerException
+    from docker.errors import DockerException
     from requests.exceptions import RequestException
     from urllib3.exceptions import HTTPError as Urllib3Error
     HAS_DOCKER_SDK = True
@@ -30,80 +37,26 @@ except ImportError:  # pragma: no cover - exercised on hosts without the SDK
     class DockerException(Exception):  # type: ignore[no-redef]
         """Stand-in so except clauses stay valid without the SDK."""
 
-    class APIError(DockerException):  # type: ignore[no-redef]
-        """Stand-in so except clauses stay valid without the SDK."""
-
     class RequestException(Exception):  # type: ignore[no-redef]
         """Stand-in so except clauses stay valid without the SDK."""
 
     class Urllib3Error(Exception):  # type: ignore[no-redef]
         """Stand-in so except clauses stay valid without the SDK."""
 
-MIN_API_VERSION = '1.41'
 # Requests in flight at once for per-object calls (inspect, delete): the engine serves them
 # concurrently, and staying below the SDK's connection pool size (10) reuses its connections.
 ENGINE_WORKERS = 8
-DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock'
-DEFAULT_TIMEOUT = 60
 
 # Engine API versions at which newer parameters appear.
 API_DF_TYPE_FILTER = '1.42'        # GET /system/df?type=...
 API_VOLUME_ANONYMOUS_LABEL = '1.42'  # the engine labels anonymous volumes com.docker.volume.anonymous
 
-ENGINE_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
-    'docker_host': dict(type='str', default=DEFAULT_DOCKER_HOST, aliases=['docker_url'],
-                        fallback=(env_fallback, ['DOCKER_HOST'])),
-    'api_version': dict(type='str', default='auto', aliases=['docker_api_version'],
-                        fallback=(env_fallback, ['DOCKER_API_VERSION'])),
-    'timeout': dict(type='int', default=DEFAULT_TIMEOUT, fallback=(env_fallback, ['DOCKER_TIMEOUT'])),
-    'tls': dict(type='bool', default=False, fallback=(env_fallback, ['DOCKER_TLS'])),
-    'validate_certs': dict(type='bool', default=False, aliases=['tls_verify'],
-                           fallback=(env_fallback, ['DOCKER_TLS_VERIFY'])),
-    'ca_path': dict(type='path', aliases=['ca_cert', 'tls_ca_cert']),
-    'client_cert': dict(type='path', aliases=['tls_client_cert', 'cert_path']),
-    'client_key': dict(type='path', aliases=['tls_client_key', 'key_path'], no_log=False),
-    'tls_hostname': dict(type='str', fallback=(env_fallback, ['DOCKER_TLS_HOSTNAME'])),
-}
-
-
-_HOST_SCHEMES = ('unix://', 'tcp://', 'http://', 'https://', 'ssh://')
-_API_VERSION_RE = re.compile(r'^[0-9]+\.[0-9]+$')
-
 
 def check_engine_params(params: Dict[str, Any]) -> None:
     """Refuse connection options the SDK would reject with a traceback or without naming the option."""
-    timeout = params.get('timeout')
-    if timeout is not None and timeout <= 0:
-        raise EngineError('timeout=%r: must be more than 0 seconds' % (timeout,))
-    host = params.get('docker_host') or DEFAULT_DOCKER_HOST
-    if not host.startswith(_HOST_SCHEMES):
-        raise EngineError('docker_host=%r: expected a URL like unix:///var/run/docker.sock or tcp://HOST:2376' % (host,))
-    api_version = params.get('api_version') or 'auto'
-    if api_version != 'auto' and not _API_VERSION_RE.match(api_version):
-        raise EngineError('api_version=%r: expected auto or a version like %s' % (api_version, MIN_API_VERSION))
-    if api_version != 'auto' and not api_at_least(api_version, MIN_API_VERSION):
-        raise EngineError('api_version=%r: cachewarden.docker needs %s or newer' % (api_version, MIN_API_VERSION))
-
-
-def connection_warnings(params: Dict[str, Any]) -> List[str]:
-    """What is unsafe about how the engine is reached (for module.warn)."""
-    host = params.get('docker_host') or DEFAULT_DOCKER_HOST
-    if params.get('validate_certs'):
-        return []
-    if params.get('tls_hostname'):
-        return ['tls_hostname=%r is ignored without validate_certs=true' % params['tls_hostname']]
-    if params.get('tls'):
-        return ['tls=true with validate_certs=false: the certificate of the engine at %s is not verified, so anyone '
-                'on the network path can pose as it; set validate_certs=true and ca_path' % host]
-    if host.startswith(('tcp://', 'http://')):
-        return ['docker_host=%s is reached without TLS: anyone on the network path can read and drive the engine, '
-                'which is root on its host; set validate_certs=true with ca_path, client_cert and client_key' % host]
-    return []
-
-
-def engine_argument_spec() -> Dict[str, Dict[str, Any]]:
-    """A fresh copy of the shared connection options, to merge into a module's spec."""
-    return {name: dict(spec) for name, spec in ENGINE_ARGUMENT_SPEC.items()}
+    problems = connection_problems(params)
+    if problems:
+        raise EngineError('; '.join(problems))
 
 
 T = TypeVar('T')
@@ -136,15 +89,6 @@ def api_target(api_version: str, path: str, params: Optional[Dict[str, Any]] = N
     list values repeated (``type=image&type=build-cache``)."""
     query = urlencode({key: value for key, value in (params or {}).items() if value is not None}, doseq=True)
     return '/v%s%s%s' % (api_version, path, '?' + query if query else '')
-
-
-def api_at_least(api_version: str, minimum: str) -> bool:
-    """Compare two ``major.minor`` Docker API versions."""
-    return _version_tuple(api_version) >= _version_tuple(minimum)
-
-
-def _version_tuple(version: str) -> Tuple[int, ...]:
-    return tuple(int(part) for part in version.split('.'))
 
 
 def _cert_path_default(params: Dict[str, Any], name: str, filename: str) -> Optional[str]:
@@ -331,25 +275,28 @@ class Engine:
         return decode_json_stream(self._call('get', path, params=params, decode=False) or b'')
 
     def _call(self, method: str, path: str, params: Optional[Dict[str, Any]] = None, decode: bool = True) -> Any:
+        """One API call, on either transport; a failure is an EngineError, an error status an EngineAPIError."""
         if self._socket_pool is not None:
-            body = self._call_on_socket(method, path, params)
+            status, body = self._send_on_socket(method, path, params)
         else:
-            url = self.client._url(path)  # pylint: disable=protected-access
-            try:
-                response = getattr(self.client, '_' + method)(url, params=params)
-                self.client._raise_for_status(response)  # pylint: disable=protected-access
-                body = response.content
-            except APIError as exc:
-                raise EngineAPIError(exc.status_code or 0,
-                                     '%s %s: %s' % (method.upper(), path, exc.explanation or exc)) from exc
-            except (DockerException, RequestException, OSError) as exc:
-                raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
+            status, body = self._send_on_session(method, path, params)
+        if status >= 400:
+            raise EngineAPIError(status, '%s %s: %s' % (method.upper(), path, _explanation(body)))
         if not decode:
             return body
         return json.loads(body) if body else None
 
-    def _call_on_socket(self, method: str, path: str, params: Optional[Dict[str, Any]]) -> Any:
-        """The same call through the SDK's connection pool for the socket, kept alive for every call.
+    def _send_on_session(self, method: str, path: str, params: Optional[Dict[str, Any]]) -> Tuple[int, bytes]:
+        """Through the SDK's requests session: TCP, TLS and SSH engines, with their certificates and settings."""
+        url = self.client._url(path)  # pylint: disable=protected-access
+        try:
+            response = getattr(self.client, '_' + method)(url, params=params)
+        except (DockerException, RequestException, OSError) as exc:
+            raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
+        return response.status_code, response.content
+
+    def _send_on_socket(self, method: str, path: str, params: Optional[Dict[str, Any]]) -> Tuple[int, bytes]:
+        """Through the SDK's connection pool for the socket, kept alive for every call.
 
         The SDK's session opens a pool (and a new connection) per distinct URL, and its request layer
         costs about 1 ms of CPU per call: with one inspect per image that is most of a prune's time.
@@ -359,14 +306,16 @@ class Engine:
             response = self._socket_pool.request(method.upper(), target, retries=False, timeout=self.timeout)
         except (Urllib3Error, OSError) as exc:
             raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
-        body = response.data
-        if response.status >= 400:
-            try:
-                explanation = json.loads(body).get('message') or body.decode('utf-8', 'replace')
-            except (ValueError, AttributeError):
-                explanation = body.decode('utf-8', 'replace')
-            raise EngineAPIError(response.status, '%s %s: %s' % (method.upper(), path, explanation.strip()))
-        return body
+        return response.status, response.data
+
+
+def _explanation(body: bytes) -> str:
+    """The engine's own words for an error status: the ``message`` of its JSON answer, else the body as text."""
+    try:
+        message = json.loads(body).get('message')
+    except (ValueError, AttributeError):
+        message = None
+    return (message or body.decode('utf-8', 'replace')).strip()
 
 
 def decode_json_stream(body: bytes) -> List[Any]:

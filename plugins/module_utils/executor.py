@@ -22,9 +22,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Set
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     ENGINE_WORKERS, Engine, EngineAPIError, EngineError, map_concurrently)
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import BuildCacheRecord, read_build_cache
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_build_cache
 
 PRUNE_RETRIES = 5
 PRUNE_BACKOFF_SECONDS = 0.5

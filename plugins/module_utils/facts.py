@@ -8,33 +8,15 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, Iterable, List, Optional
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Image, Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import (
+    BASE_IMAGE_LABEL, Image, Snapshot, image_name, normalize_reference)
 
-BASE_IMAGE_LABEL = 'base_image'
 DETAIL_SECTIONS = ('images', 'containers', 'volumes', 'networks', 'build_cache')
 
 
 def iso_time(seconds: int) -> Optional[str]:
     """UTC ISO 8601 for unix seconds; None for 0 (unknown)."""
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(seconds)) if seconds else None
-
-
-def normalize_reference(reference: str) -> str:
-    """Canonical short form of an image reference: no docker.io/library/, an explicit tag."""
-    ref = reference.strip()
-    for prefix in ('docker.io/library/', 'index.docker.io/library/', 'docker.io/', 'index.docker.io/'):
-        if ref.startswith(prefix):
-            ref = ref[len(prefix):]
-            break
-    name = ref.split('@', 1)[0]
-    if '@' not in ref and ':' not in name.rsplit('/', 1)[-1]:
-        ref += ':latest'
-    return ref
-
-
-def image_name(image: Image) -> str:
-    """A readable name: the first tag, else the short ID."""
-    return image.tags[0] if image.tags else image.id.split(':', 1)[-1][:12]
 
 
 def _usage_row(total: int, active: int, size: int, reclaimable: int) -> Dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.units import (
     UnitError, parse_duration, parse_percent, parse_size)
@@ -101,17 +101,45 @@ class Policy:
         return any(rule.matches(labels) for rule in self.keep_labels)
 
 
+class _Problems:
+    """Every bad option of one validation, each message naming the option (``prefix`` + name) and the value."""
+
+    def __init__(self, prefix: str = '') -> None:
+        self.prefix = prefix
+        self.messages: List[str] = []
+
+    def add(self, option: str, value: Any, why: str) -> None:
+        self.messages.append('%s%s=%r: %s' % (self.prefix, option, value, why))
+
+    def unit(self, option: str, value: Any, parser: Callable[[Any], Any]) -> Any:
+        """The parsed value, or None when unset or bad (then recorded)."""
+        if value is None or value == '':
+            return None
+        try:
+            return parser(value)
+        except UnitError as exc:
+            self.add(option, value, str(exc))
+            return None
+
+    def each(self, values: Any, check: Callable[[Any], Any]) -> Tuple[Any, ...]:
+        """``check`` on every entry of a list option, recording the PolicyError of each bad one."""
+        good = []
+        for value in values or []:
+            try:
+                good.append(check(value))
+            except PolicyError as exc:
+                self.messages.append(self.prefix + str(exc))
+        return tuple(good)
+
+    def not_negative(self, option: str, value: Optional[int]) -> Optional[int]:
+        if value is not None and value < 0:
+            self.add(option, value, 'must be 0 or more')
+            return None
+        return value
+
+
 def _fail(option: str, value: Any, why: str) -> PolicyError:
     return PolicyError('%s=%r: %s' % (option, value, why))
-
-
-def _unit(option: str, value: Any, parser: Any) -> Any:
-    if value is None or value == '':
-        return None
-    try:
-        return parser(value)
-    except UnitError as exc:
-        raise _fail(option, value, str(exc)) from None
 
 
 def parse_label_rule(text: str) -> LabelRule:
@@ -142,64 +170,71 @@ def check_glob(pattern: str) -> str:
 
 
 def validate_policy(params: Dict[str, Any]) -> Policy:
-    """Turn module parameters into a Policy, or raise PolicyError before anything runs."""
-    keep_latest = params.get('keep_latest')
-    if keep_latest is not None and keep_latest < 0:
-        raise _fail('keep_latest', keep_latest, 'must be 0 or more')
-    max_deletions = params.get('max_deletions')
-    if max_deletions is not None and max_deletions < 0:
-        raise _fail('max_deletions', max_deletions, 'must be 0 or more')
-    high = _unit('high_watermark_percent', params.get('high_watermark_percent'), parse_percent)
-    low = _unit('low_watermark_percent', params.get('low_watermark_percent'), parse_percent)
-    if low is not None and high is None:
-        raise _fail('low_watermark_percent', params.get('low_watermark_percent'),
-                    'needs high_watermark_percent as well')
+    """Turn module parameters into a Policy, or raise PolicyError (naming every bad option) before anything runs."""
+    policy, problems = _validate(params, '')
+    if problems:
+        raise PolicyError('; '.join(problems))
+    return policy
+
+
+def policy_problems(params: Dict[str, Any], prefix: str = '') -> List[str]:
+    """What validate_policy refuses, one message per bad option, named ``prefix`` + option (for the role)."""
+    return _validate(params, prefix)[1]
+
+
+def _validate(params: Dict[str, Any], prefix: str) -> Tuple[Policy, List[str]]:
+    problems = _Problems(prefix)
+    high = problems.unit('high_watermark_percent', params.get('high_watermark_percent'), parse_percent)
+    low = problems.unit('low_watermark_percent', params.get('low_watermark_percent'), parse_percent)
+    if low is not None and high is None and params.get('high_watermark_percent') in (None, ''):
+        problems.add('low_watermark_percent', params.get('low_watermark_percent'), 'needs high_watermark_percent as well')
     if high is not None:
         low = high if low is None else low
         if low > high:
-            raise PolicyError('low_watermark_percent=%r is above high_watermark_percent=%r; the low mark must be '
-                              'at or below the high mark'
-                              % (params.get('low_watermark_percent'), params.get('high_watermark_percent')))
+            problems.messages.append(
+                '%slow_watermark_percent=%r is above %shigh_watermark_percent=%r; the low mark must be at or below '
+                'the high mark' % (prefix, params.get('low_watermark_percent'), prefix, params.get('high_watermark_percent')))
     policy = Policy(
         containers=bool(params.get('containers')),
         images=params.get('images') or 'none',
         networks=bool(params.get('networks')),
         volumes=params.get('volumes') or 'none',
         build_cache=params.get('build_cache') or 'none',
-        older_than=_unit('older_than', params.get('older_than'), parse_duration),
+        older_than=problems.unit('older_than', params.get('older_than'), parse_duration),
         age_basis=params.get('age_basis') or 'last_used',
-        keep_images=tuple(check_glob(pattern) for pattern in params.get('keep_images') or []),
-        keep_labels=tuple(parse_label_rule(rule) for rule in params.get('keep_labels') or []),
-        keep_latest=keep_latest,
+        keep_images=problems.each(params.get('keep_images'), check_glob),
+        keep_labels=problems.each(params.get('keep_labels'), parse_label_rule),
+        keep_latest=problems.not_negative('keep_latest', params.get('keep_latest')),
         protect_base_images=params.get('protect_base_images', True) is not False,
-        max_cache_size=_unit('max_cache_size', params.get('max_cache_size'), parse_size),
+        max_cache_size=problems.unit('max_cache_size', params.get('max_cache_size'), parse_size),
         high_watermark_percent=high,
         low_watermark_percent=low,
-        build_cache_reserve=_unit('build_cache_reserve', params.get('build_cache_reserve'), parse_size),
-        max_deletions=max_deletions,
+        build_cache_reserve=problems.unit('build_cache_reserve', params.get('build_cache_reserve'), parse_size),
+        max_deletions=problems.not_negative('max_deletions', params.get('max_deletions')),
         state_path=params.get('state_path') or DEFAULT_STATE_PATH,
     )
-    _check_choices(policy)
-    if policy.budgeted and policy.images == 'none' and policy.build_cache == 'none':
-        option = 'max_cache_size' if policy.max_cache_size is not None else 'high_watermark_percent'
-        raise _fail(option, params.get(option), 'needs images or build_cache to name what may be removed to meet it '
-                    '(images=%r, build_cache=%r)' % (policy.images, policy.build_cache))
+    _check_choices(policy, problems)
+    budget_option = next((option for option in ('max_cache_size', 'high_watermark_percent')
+                          if params.get(option) not in (None, '')), None)
+    if budget_option and policy.images == 'none' and policy.build_cache == 'none':
+        problems.add(budget_option, params.get(budget_option), 'needs images or build_cache to name what may be removed '
+                     'to meet it (images=%r, build_cache=%r)' % (policy.images, policy.build_cache))
     if not policy.state_path.startswith('/'):
-        raise _fail('state_path', policy.state_path, 'must be an absolute path on the managed host')
-    if policy.build_cache_reserve is not None and policy.build_cache == 'none':
-        raise _fail('build_cache_reserve', params.get('build_cache_reserve'),
-                    'has no effect unless build_cache is unused or all')
-    return policy
+        problems.add('state_path', policy.state_path, 'must be an absolute path on the managed host')
+    if params.get('build_cache_reserve') not in (None, '') and policy.build_cache == 'none':
+        problems.add('build_cache_reserve', params.get('build_cache_reserve'),
+                     'has no effect unless build_cache is unused or all')
+    return policy, problems.messages
 
 
-def _check_choices(policy: Policy) -> None:
+def _check_choices(policy: Policy, problems: _Problems) -> None:
     """Choices are enforced by AnsibleModule too; this keeps direct callers honest."""
     for option, value, choices in (('images', policy.images, IMAGE_TARGETS),
                                    ('volumes', policy.volumes, VOLUME_TARGETS),
                                    ('build_cache', policy.build_cache, BUILD_CACHE_TARGETS),
                                    ('age_basis', policy.age_basis, AGE_BASES)):
         if value not in choices:
-            raise _fail(option, value, 'expected one of %s' % ', '.join(choices))
+            problems.add(option, value, 'expected one of %s' % ', '.join(choices))
 
 
 def policy_summary(policy: Policy) -> Dict[str, Any]:

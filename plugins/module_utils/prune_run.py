@@ -15,13 +15,14 @@ from typing import Any, Dict, List, Optional
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor, Outcome, remaining_after
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import (
-    PROTECTED_CACHE_TYPES, Plan, PlanItem, cache_old_enough, make_plan)
+from ansible_collections.cachewarden.docker.plugins.module_utils.cache_plan import PROTECTED_CACHE_TYPES, cache_old_enough
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy, policy_summary
-from ansible_collections.cachewarden.docker.plugins.module_utils.report import prune_result
+from ansible_collections.cachewarden.docker.plugins.module_utils.result import prune_result
 from ansible_collections.cachewarden.docker.plugins.module_utils.run_lock import EngineLock, LockTimeout, lock_path
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
-    BuildCacheRecord, Snapshot, read_build_cache, read_snapshot)
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_build_cache, read_snapshot
 from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import (
     events_since, fold_in, load_state, save_state)
 
@@ -37,7 +38,7 @@ class PruneRun:
 
 def read_for(engine: Engine, policy: Policy, sizes: bool, state: Optional[Dict[str, Any]] = None) -> Snapshot:
     """The snapshot a prune with this policy needs (the layer detail only when images are a target)."""
-    return read_snapshot(engine, sizes=sizes or policy.sizes_needed, layers=policy.images != 'none',
+    return read_snapshot(engine, walk_sizes=sizes or policy.sizes_needed, image_detail=policy.images != 'none',
                          events_since=events_since(state, int(time.time())) if state is not None else None,
                          stop_times=policy.containers)
 
@@ -137,7 +138,7 @@ def _settle_interrupted(engine: Engine, plan: Plan, outcome: Outcome) -> None:
     if not left:
         return
     try:
-        now = read_snapshot(engine, sizes=False)
+        now = read_snapshot(engine, walk_sizes=False)
     except EngineError:
         return
     present = {('container', c.id) for c in now.containers}

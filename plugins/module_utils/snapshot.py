@@ -1,399 +1,28 @@
 # -*- coding: utf-8 -*-
 # Copyright: cachewarden contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read the engine once and turn what it says into plain data.
+"""Read the engine once into records (records.py); the answers are parsed in engine_answers.py.
 
-Everything after this module (facts, planner, reports) works on these records only, so
-it can be unit-tested without an engine. Sizes are bytes; -1 means the engine did not
-compute the number (a size walk that was switched off or is not offered by the API).
+Everything after this module (facts, planner, results) works on the records only.
 """
 
 from __future__ import annotations
 
-import calendar
 import os
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     API_DF_TYPE_FILTER, API_VOLUME_ANONYMOUS_LABEL, Engine, EngineAPIError, map_concurrently)
-from ansible_collections.cachewarden.docker.plugins.module_utils.layer_sizes import derive, history_to_read
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import (
+    add_df_sizes, built_by_buildkit, chain_ids, image_store_name, layers_from_history, parse_build_cache, parse_containers,
+    parse_images, parse_networks, parse_precise_timestamp, parse_timestamp, parse_volumes)
+from ansible_collections.cachewarden.docker.plugins.module_utils.derived_layers import derive, history_to_read
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import (
+    BuildCacheRecord, Container, EngineInfo, Filesystem, Image, Layer, Snapshot)
 
-# Networks the engine or swarm mode creates for itself: never removed, never counted as unused.
-BUILTIN_NETWORKS = frozenset(('bridge', 'host', 'none', 'ingress', 'docker_gwbridge'))
 DF_RETRIES = 5
-NONE_TAG = '<none>:<none>'
-NONE_DIGEST = '<none>@<none>'
-_ANONYMOUS_VOLUME_LABEL = 'com.docker.volume.anonymous'
-_HEX64 = re.compile(r'^[0-9a-f]{64}$')
-# History entries that never carry a layer (legacy "#(nop)" and BuildKit metadata steps).
-_METADATA_STEP = re.compile(r'^(/bin/sh -c #\(nop\)|(ENV|LABEL|CMD|ENTRYPOINT|EXPOSE|WORKDIR|USER|ARG|STOPSIGNAL|'
-                            r'HEALTHCHECK|SHELL|ONBUILD|VOLUME|MAINTAINER)\b)')
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One layer of an image, named by its chain ID so equal stacks compare equal."""
-
-    chain_id: str
-    size: int
-    step: str = ''  # the history's CreatedBy of the step that made it (read where the history is read)
-
-
-@dataclass
-class Image:
-    """An image as `docker images -a` lists it, with the sizes `docker system df -v` shows."""
-
-    id: str
-    tags: List[str]
-    digests: List[str]
-    parent: str
-    created: int
-    size: int
-    shared_size: int
-    labels: Dict[str, str]
-    containers: List[str] = field(default_factory=list)
-    children: List[str] = field(default_factory=list)
-    layers: Optional[List[Layer]] = None
-    last_tagged: int = 0
-    content_size: int = -1  # containerd store only: bytes of the image's blobs in the content store
-    created_precise: float = 0.0  # creation with its fraction of a second, when the image was inspected
-    buildkit: bool = False  # built by BuildKit (its layers may be snapshots the build cache holds)
-
-    @property
-    def untagged(self) -> bool:
-        """No repository tag (it may still have a digest reference)."""
-        return not self.tags
-
-    @property
-    def intermediate(self) -> bool:
-        """Untagged parent of another image: only `docker images -a` shows it."""
-        return self.untagged and bool(self.children)
-
-    @property
-    def dangling(self) -> bool:
-        """What `docker images -f dangling=true` lists: untagged, and no image builds on it."""
-        return self.untagged and not self.children
-
-    @property
-    def unique_size(self) -> int:
-        """Bytes only this image holds (``size`` when the shared size is unknown)."""
-        return self.size - self.shared_size if self.shared_size >= 0 else self.size
-
-
-@dataclass
-class Container:
-    """A container in any state; it pins its image and its volumes."""
-
-    id: str
-    names: List[str]
-    image_id: str
-    image: str
-    state: str
-    created: int
-    size_rw: int
-    volumes: List[str]
-    networks: List[str]
-    labels: Dict[str, str]
-    config_image: str = ''  # the reference it was created from, when the listing shows only an ID
-    finished: int = 0  # when a stopped container stopped (State.FinishedAt), when read; 0 unknown or never ran
-
-    @property
-    def active(self) -> bool:
-        """Counted ACTIVE by `docker system df`: running, paused or restarting."""
-        return self.state in ('running', 'paused', 'restarting')
-
-
-@dataclass
-class Volume:
-    """A volume; ``ref_count`` is the number of containers using it (-1 when not computed)."""
-
-    name: str
-    driver: str
-    anonymous: bool
-    labels: Dict[str, str]
-    created: int
-    size: int
-    ref_count: int
-
-
-@dataclass
-class Network:
-    """A network and the number of containers attached to it."""
-
-    id: str
-    name: str
-    driver: str
-    labels: Dict[str, str]
-    created: int
-    containers: int
-
-    @property
-    def builtin(self) -> bool:
-        """The engine's own networks, which nothing may remove."""
-        return self.name in BUILTIN_NETWORKS
-
-
-@dataclass
-class BuildCacheRecord:
-    """One BuildKit cache record as `docker buildx du` / `docker system df -v` list it."""
-
-    id: str
-    type: str
-    description: str
-    in_use: bool
-    shared: bool
-    size: int
-    created: int
-    last_used: int
-    usage_count: int
-    parents: List[str]
-    created_precise: float = 0.0  # creation with its fraction of a second
-
-
-@dataclass
-class EngineInfo:
-    """Who the engine is and where it keeps its data."""
-
-    version: str
-    api_version: str
-    os: str
-    arch: str
-    storage_driver: str
-    image_store: str
-    root_dir: str
-
-
-@dataclass
-class Filesystem:
-    """The filesystem holding DockerRootDir, as seen from the managed host."""
-
-    path: str
-    size_bytes: int
-    free_bytes: int
-    used_bytes: int
-
-    @property
-    def used_percent(self) -> float:
-        """Used share as `df` computes it: used / (used + available), 0-100, two decimals."""
-        usable = self.used_bytes + self.free_bytes
-        return round(100.0 * self.used_bytes / usable, 2) if usable else 0.0
-
-
-@dataclass
-class Snapshot:
-    """Everything one run needs from the engine, read once."""
-
-    taken_at: int
-    engine: EngineInfo
-    filesystem: Optional[Filesystem]
-    images: List[Image]
-    containers: List[Container]
-    volumes: List[Volume]
-    networks: List[Network]
-    build_cache: List[BuildCacheRecord]
-    layers_size: int
-    df_image_ids: List[str]
-    sizes_computed: bool
-    events: List[Tuple[str, int]] = field(default_factory=list)
-    events_until: Optional[int] = None  # the end of the event window read, None when no events were read
-
-    def image_by_id(self) -> Dict[str, Image]:
-        """Index of images by full ID."""
-        return {image.id: image for image in self.images}
-
-
-def parse_timestamp(value: Any) -> int:
-    """Unix seconds from the engine's RFC 3339 strings (nanoseconds allowed) or numbers; 0 when unknown."""
-    if value in (None, '', 0):
-        return 0
-    if isinstance(value, (int, float)):
-        return int(value)
-    text = str(value)
-    match = re.match(r'^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$', text)
-    if not match:
-        return 0
-    day, clock, zone = match.groups()
-    seconds = calendar.timegm(time.strptime('%sT%s' % (day, clock), '%Y-%m-%dT%H:%M:%S'))
-    if zone and zone != 'Z':
-        sign = 1 if zone[0] == '+' else -1
-        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    return max(seconds, 0)
-
-
-def parse_precise_timestamp(value: Any) -> float:
-    """Unix seconds with the fraction the engine gives (to order things made within one second); 0 when unknown."""
-    whole = parse_timestamp(value)
-    match = re.match(r'^[^.]*T[0-9:]+(\.\d+)', str(value or '')) if whole else None
-    return whole + float('0' + match.group(1)) if match else float(whole)
-
-
-def image_store_name(info: Dict[str, Any]) -> str:
-    """``containerd`` when the containerd snapshotter holds images, else the graphdriver name."""
-    for key, value in info.get('DriverStatus') or []:
-        if key == 'driver-type' and 'snapshotter' in str(value):
-            return 'containerd'
-    return info.get('Driver') or 'unknown'
-
-
-def chain_ids(diff_ids: Sequence[str]) -> List[str]:
-    """Chain IDs of a layer stack (the OCI image spec's definition)."""
-    import hashlib  # local: only needed when layer detail is read
-    result: List[str] = []
-    for diff_id in diff_ids:
-        if not result:
-            result.append(diff_id)
-        else:
-            digest = hashlib.sha256(('%s %s' % (result[-1], diff_id)).encode('ascii')).hexdigest()
-            result.append('sha256:' + digest)
-    return result
-
-
-def layer_sizes(diff_ids: Sequence[str], history: Sequence[Dict[str, Any]]) -> Optional[List[Layer]]:
-    """Pair each layer with its size from the image history (oldest first); None when they cannot be paired."""
-    entries = list(reversed(history))  # the API lists newest first
-    sized = [entry for entry in entries if (entry.get('Size') or 0) > 0
-             or not _METADATA_STEP.match((entry.get('CreatedBy') or '').strip())]
-    if len(sized) != len(diff_ids):
-        sized = [entry for entry in entries if (entry.get('Size') or 0) > 0]
-        if len(sized) != len(diff_ids):
-            return None
-    return [Layer(chain_id=chain, size=int(entry.get('Size') or 0), step=entry.get('CreatedBy') or '')
-            for chain, entry in zip(chain_ids(diff_ids), sized)]
-
-
-def _tags(summary: Dict[str, Any]) -> List[str]:
-    return sorted(tag for tag in summary.get('RepoTags') or [] if tag != NONE_TAG)
-
-
-def _digests(summary: Dict[str, Any]) -> List[str]:
-    return sorted(digest for digest in summary.get('RepoDigests') or [] if digest != NONE_DIGEST)
-
-
-def _images(listing: List[Dict[str, Any]]) -> List[Image]:
-    """`GET /images/json?all=1` as records; shared sizes come later from `GET /system/df` (see _add_df_sizes)."""
-    images = []
-    for summary in listing:
-        images.append(Image(
-            id=summary['Id'],
-            tags=_tags(summary),
-            digests=_digests(summary),
-            parent=summary.get('ParentId') or '',
-            created=parse_timestamp(summary.get('Created')),
-            size=int(summary.get('Size') or 0),
-            shared_size=-1,
-            labels=dict(summary.get('Labels') or {}),
-        ))
-    by_id = {image.id: image for image in images}
-    for image in images:
-        parent = by_id.get(image.parent)
-        if parent is not None:
-            parent.children.append(image.id)
-    return images
-
-
-def _add_df_sizes(images: List[Image], df_images: List[Dict[str, Any]]) -> None:
-    """The sizes `GET /system/df` computed, where it lists the image (it leaves out intermediate ones)."""
-    df_by_id = {item['Id']: item for item in df_images}
-    for image in images:
-        sized = df_by_id.get(image.id)
-        if sized is not None:
-            image.size = int(sized.get('Size') or 0)
-            image.shared_size = int(sized['SharedSize']) if sized.get('SharedSize') is not None else -1
-
-
-def _containers(listing: List[Dict[str, Any]]) -> List[Container]:
-    containers = []
-    for item in listing:
-        mounts = item.get('Mounts') or []
-        networks = ((item.get('NetworkSettings') or {}).get('Networks') or {}).keys()
-        containers.append(Container(
-            id=item['Id'],
-            names=[name.lstrip('/') for name in item.get('Names') or []],
-            image_id=item.get('ImageID') or '',
-            image=item.get('Image') or '',
-            state=item.get('State') or '',
-            created=parse_timestamp(item.get('Created')),
-            size_rw=int(item['SizeRw']) if item.get('SizeRw') is not None else -1,
-            volumes=sorted(m['Name'] for m in mounts if m.get('Type') == 'volume' and m.get('Name')),
-            networks=sorted(networks),
-            labels=dict(item.get('Labels') or {}),
-        ))
-    return containers
-
-
-def _users(containers: List[Container], attribute: str) -> Dict[str, int]:
-    """How many containers name each volume (``volumes``) or network (``networks``)."""
-    counts: Dict[str, int] = {}
-    for container in containers:
-        for name in getattr(container, attribute):
-            counts[name] = counts.get(name, 0) + 1
-    return counts
-
-
-def _anonymous(item: Dict[str, Any], labels: Dict[str, str], labelled_engine: bool) -> bool:
-    """Docker's own definition: engines from API 1.42 (Docker 23) mark anonymous volumes with a label, and
-    `docker volume prune` removes only those. Older engines mark nothing; there an anonymous volume is a
-    local one with a 64-hex name and no labels, as the engine names them."""
-    if (item.get('Driver') or 'local') != 'local':
-        return False
-    if labelled_engine:
-        return _ANONYMOUS_VOLUME_LABEL in labels
-    return not labels and bool(_HEX64.match(item['Name']))
-
-
-def _volumes(listing: List[Dict[str, Any]], containers: List[Container], labelled_engine: bool) -> List[Volume]:
-    used = _users(containers, 'volumes')
-    volumes = []
-    for item in listing:
-        labels = dict(item.get('Labels') or {})
-        usage = item.get('UsageData') or {}
-        volumes.append(Volume(
-            name=item['Name'],
-            driver=item.get('Driver') or 'local',
-            anonymous=_anonymous(item, labels, labelled_engine),
-            labels=labels,
-            created=parse_timestamp(item.get('CreatedAt')),
-            size=int(usage['Size']) if usage.get('Size') is not None else -1,
-            ref_count=int(usage['RefCount']) if usage.get('RefCount', -1) >= 0 else used.get(item['Name'], 0),
-        ))
-    return volumes
-
-
-def _networks(listing: List[Dict[str, Any]], containers: List[Container]) -> List[Network]:
-    attached = _users(containers, 'networks')
-    return [Network(
-        id=item['Id'],
-        name=item['Name'],
-        driver=item.get('Driver') or '',
-        labels=dict(item.get('Labels') or {}),
-        created=parse_timestamp(item.get('Created')),
-        containers=attached.get(item['Name'], 0),
-    ) for item in listing]
-
-
-def parse_build_cache(listing: List[Dict[str, Any]]) -> List[BuildCacheRecord]:
-    """The build cache records of a GET /system/df answer."""
-    records = []
-    for item in listing or []:
-        parents = item.get('Parents') or ([item['Parent']] if item.get('Parent') else [])
-        records.append(BuildCacheRecord(
-            id=item['ID'],
-            type=item.get('Type') or '',
-            description=item.get('Description') or '',
-            in_use=bool(item.get('InUse')),
-            shared=bool(item.get('Shared')),
-            size=int(item.get('Size') or 0),
-            created=parse_timestamp(item.get('CreatedAt')),
-            last_used=parse_timestamp(item.get('LastUsedAt')),
-            usage_count=int(item.get('UsageCount') or 0),
-            parents=list(parents),
-            created_precise=parse_precise_timestamp(item.get('CreatedAt')),
-        ))
-    return records
 
 
 def _filesystem(root_dir: str, docker_host: str) -> Optional[Filesystem]:
@@ -406,16 +35,12 @@ def _filesystem(root_dir: str, docker_host: str) -> Optional[Filesystem]:
                       used_bytes=(stat.f_blocks - stat.f_bfree) * stat.f_frsize)
 
 
-def _built_by_buildkit(history: Sequence[Dict[str, Any]]) -> bool:
-    return any((step.get('Comment') or '').startswith('buildkit') for step in history)
-
-
 def _add_image_detail(engine: Engine, images: List[Image], containerd_store: bool) -> List[str]:
     """Layers with their sizes, the last tag time, whether BuildKit built it and, on the containerd store,
     the content size; returns the IDs of the images whose layer sizes were derived (history not read).
 
     One inspect per image. History (one more call per image) is read where the layer sizes cannot be
-    derived from image sizes (see layer_sizes; not on the containerd store, whose sizes are not sums of
+    derived from image sizes (see layers_from_history; not on the containerd store, whose sizes are not sums of
     layers). For the images left, _add_buildkit_flags reads it where BuildKit matters.
     """
     inspects = map_concurrently(lambda image: _if_present(lambda: engine.get('/images/%s/json' % image.id)), images)
@@ -436,8 +61,8 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
     def read_history(image_ids: List[str]) -> None:
         for image_id, history in zip(image_ids, _histories(engine, image_ids)):
             read.add(image_id)
-            by_id[image_id].layers = layer_sizes(diff_ids[image_id], history)
-            by_id[image_id].buildkit = _built_by_buildkit(history)
+            by_id[image_id].layers = layers_from_history(diff_ids[image_id], history)
+            by_id[image_id].buildkit = built_by_buildkit(history)
 
     if containerd_store:
         read_history(list(by_id))
@@ -481,7 +106,7 @@ def _add_buildkit_flags(engine: Engine, images: List[Image], derived: List[str],
     wanted = [image_id for image_id in derived
               if any(layer.size in shared_cache_sizes for layer in by_id[image_id].layers or [])]
     for image_id, history in zip(wanted, _histories(engine, wanted)):
-        by_id[image_id].buildkit = _built_by_buildkit(history)
+        by_id[image_id].buildkit = built_by_buildkit(history)
 
 
 def _add_config_image(engine: Engine, container: Container) -> None:
@@ -543,20 +168,20 @@ def read_build_cache(engine: Engine) -> List[BuildCacheRecord]:
     return parse_build_cache(_disk_usage(engine, params).get('BuildCache') or [])
 
 
-def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
+def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = False,
                   events_since: Optional[int] = None, stop_times: bool = False) -> Snapshot:
     """Read the engine once.
 
-    ``sizes`` lets the engine walk container layers and volumes for their sizes (costly on big
+    ``walk_sizes`` lets the engine walk container layers and volumes for their sizes (costly on big
     hosts); engines older than API 1.42 always do that walk inside ``GET /system/df``.
-    ``layers`` inspects every image for its layer sizes and last tag time (to predict freed bytes
+    ``image_detail`` inspects every image for its layer sizes and last tag time (to predict freed bytes
     and order by last use).
     ``events_since`` also reads container create/start events from then until now.
     ``stop_times`` inspects stopped containers for when they stopped (their age for a prune).
     Objects removed by someone else while the snapshot is read are left out, never an error.
     """
     taken_at = int(time.time())
-    walk = bool(sizes or not engine.supports(API_DF_TYPE_FILTER))
+    walk = bool(walk_sizes or not engine.supports(API_DF_TYPE_FILTER))
     with ThreadPoolExecutor(max_workers=1) as background:
         # GET /system/df is the slow call (the engine sizes every image and, with `walk`, every container layer
         # and volume): it runs while the rest is read.
@@ -568,15 +193,15 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
                 lambda: engine.get('/networks') or [],
                 lambda: [] if walk else engine.get('/containers/json', params={'all': 1}) or [],
                 lambda: [] if walk else (engine.get('/volumes') or {}).get('Volumes') or []])
-        images = _images(image_listing)
-        derived = _add_image_detail(engine, images, image_store_name(info) == 'containerd') if layers else []
+        images = parse_images(image_listing)
+        derived = _add_image_detail(engine, images, image_store_name(info) == 'containerd') if image_detail else []
         df = pending_df.result()
     if walk:
         container_listing = df.get('Containers') or []
         volume_listing = df.get('Volumes') or []
     df_images = df.get('Images') or []
-    _add_df_sizes(images, df_images)
-    containers = _containers(container_listing)
+    add_df_sizes(images, df_images)
+    containers = parse_containers(container_listing)
     if stop_times:
         vanished = set(_add_stop_times(engine, containers))
         containers = [container for container in containers if container.id not in vanished]
@@ -585,7 +210,7 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
         if container.image_id in by_id:
             by_id[container.image_id].containers.append(container.id)
     build_cache = parse_build_cache(df.get('BuildCache') or [])
-    if layers:
+    if image_detail:
         _add_buildkit_flags(engine, images, derived,
                             {record.size for record in build_cache if record.shared and record.size > 0})
         map_concurrently(lambda container: _add_config_image(engine, container),
@@ -605,8 +230,8 @@ def read_snapshot(engine: Engine, sizes: bool = True, layers: bool = False,
         filesystem=_filesystem(root_dir, engine.docker_host),
         images=images,
         containers=containers,
-        volumes=_volumes(volume_listing, containers, engine.supports(API_VOLUME_ANONYMOUS_LABEL)),
-        networks=_networks(network_listing, containers),
+        volumes=parse_volumes(volume_listing, containers, engine.supports(API_VOLUME_ANONYMOUS_LABEL)),
+        networks=parse_networks(network_listing, containers),
         build_cache=build_cache,
         layers_size=int(df.get('LayersSize') or 0),
         df_image_ids=[item['Id'] for item in df_images],

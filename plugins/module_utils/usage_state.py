@@ -17,7 +17,7 @@ import tempfile
 import time
 from typing import Any, Dict, Optional, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import Snapshot
 
 STATE_VERSION = 1
 FIRST_EVENTS_WINDOW = 7 * 86400  # how far back the first run reads events

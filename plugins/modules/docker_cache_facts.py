@@ -243,8 +243,9 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    Engine, EngineError, connection_warnings, engine_argument_spec)
+from ansible_collections.cachewarden.docker.plugins.module_utils.connection import (
+    connection_warnings, engine_argument_spec)
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import DETAIL_SECTIONS, cache_facts
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
 
@@ -269,7 +270,7 @@ def main() -> None:
         module.warn(warning)
     try:
         engine = Engine(module.params)
-        snapshot = read_snapshot(engine, sizes=module.params['sizes'])
+        snapshot = read_snapshot(engine, walk_sizes=module.params['sizes'])
     except EngineError as exc:
         module.fail_json(msg=str(exc))
     facts = cache_facts(snapshot, detail=module.params['detail'], detail_limit=module.params['detail_limit'])

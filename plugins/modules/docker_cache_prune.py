@@ -222,8 +222,9 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    Engine, EngineError, connection_warnings, engine_argument_spec)
+from ansible_collections.cachewarden.docker.plugins.module_utils.connection import (
+    connection_warnings, engine_argument_spec)
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import (
     POLICY_ARGUMENT_SPEC, PolicyError, validate_policy)
 from ansible_collections.cachewarden.docker.plugins.module_utils.prune_run import run_prune

@@ -18,8 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-REPO = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO / '.cache' / 'collections'
+from sandbox import paths
+
+REPO = paths.repo_root()
+COLLECTIONS = paths.collections_dir()
 BIN = Path(sys.executable).parent
 _STATUS_LINE = re.compile(r'^(\S+) \| (SUCCESS|CHANGED|FAILED!|UNREACHABLE!|SKIPPED)', re.MULTILINE)
 

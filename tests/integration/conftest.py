@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import os
 
-# Each pytest-xdist worker gets a fleet of its own: sandbox slot BASE + worker index, where BASE is
-# CW_SANDBOX_SLOT if the caller set it, else 6 (so the tests never touch the demo fleet in slot 0).
-# Set before the sandbox package is imported: it reads the slot once.
-_BASE_SLOT = int(os.environ.get('CW_SANDBOX_SLOT') or 6)
-os.environ['CW_SANDBOX_SLOT'] = str(_BASE_SLOT + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:]))
-
-import pytest  # noqa: E402  (after the slot is set)
+import pytest
 from fleet_helpers import HOSTS, ENGINES, STORES, sandbox_cli
 
+from sandbox import paths
 from sandbox.fleet import Fleet
+
+
+def pytest_configure(config: pytest.Config) -> None:  # pylint: disable=unused-argument
+    """Each pytest-xdist worker gets a fleet of its own: sandbox slot CW_SANDBOX_SLOT (else the integration slot of
+    sandbox.paths.SLOTS) + worker index, never the demo fleet's. The sandbox tool and its subprocesses read it."""
+    try:
+        os.environ['CW_SANDBOX_SLOT'] = str(paths.test_run_slot(os.environ))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture(scope='session', name='fleet')

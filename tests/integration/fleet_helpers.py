@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Dict, List, Tuple
 
 import docker
@@ -25,7 +24,7 @@ from sandbox.fleet import Fleet, Host, docker_client
 from sandbox.lifecycle import locked
 from sandbox.seed import reset_host
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = paths.repo_root()
 ENGINES = 'stable,28.5'
 STORES = 'overlay2,containerd'
 HOSTS = 4

@@ -14,7 +14,7 @@ import pytest
 from ansible_cli import read_cached_facts, run_module, run_playbook
 from fleet_helpers import cli, cli_json_lines, reset, ssh
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.facts import normalize_reference
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import normalize_reference
 from ansible_collections.cachewarden.docker.plugins.module_utils.units import human_size
 from sandbox.fleet import Fleet, Host
 

@@ -47,7 +47,7 @@ def test_a_tag_moved_to_a_new_image_between_plan_and_delete_stays_on_the_new_ima
     reset(fleet, host)
     engine = _engine(host)
     policy = validate_policy({'images': 'unused', 'protect_base_images': False})
-    plan = make_plan(read_snapshot(engine, layers=True), policy)
+    plan = make_plan(read_snapshot(engine, image_detail=True), policy)
     planned = [item for item in plan.items if item.type == 'image' and item.action == 'remove']
     several = next(item for item in planned if len(item.names) > 1)
     single = next(item for item in planned if len(item.names) == 1)

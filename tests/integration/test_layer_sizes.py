@@ -17,7 +17,9 @@ from fleet_helpers import reset
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import validate_policy
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot, layer_sizes, read_snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import layers_from_history
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
 from sandbox.fleet import Fleet
 
 POLICIES: List[Dict[str, Any]] = [
@@ -45,7 +47,7 @@ def _with_every_history(engine: Engine, snapshot: Snapshot) -> Snapshot:
         history = engine.get('/images/%s/history' % image.id)
         diff_ids = engine.get('/images/%s/json' % image.id)['RootFS'].get('Layers') or []
         images.append(dataclasses.replace(
-            image, layers=layer_sizes(diff_ids, history),
+            image, layers=layers_from_history(diff_ids, history),
             buildkit=any((step.get('Comment') or '').startswith('buildkit') for step in history)))
     return dataclasses.replace(snapshot, images=images)
 
@@ -55,7 +57,7 @@ def test_derived_layer_sizes_plan_like_every_history(fleet: Fleet, name: str) ->
     host = fleet.host(name)
     reset(fleet, host)
     engine = CountingEngine({'docker_host': host.docker_host, 'api_version': 'auto', 'timeout': 60})
-    snapshot = read_snapshot(engine, layers=True)
+    snapshot = read_snapshot(engine, image_detail=True)
     derived_reads = engine.histories
     reference = _with_every_history(engine, snapshot)
     graphdriver = snapshot.engine.image_store != 'containerd'

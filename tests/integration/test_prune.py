@@ -48,7 +48,7 @@ def test_max_deletions_stops_before_anything_goes(fleet: Fleet, inventory: str) 
 
 
 def _last_used_key(host: Host, image_id: str) -> Tuple[int, int]:
-    from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import parse_timestamp  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import parse_timestamp  # pylint: disable=import-outside-toplevel
     data = json.loads(cli(host, 'image', 'inspect', image_id))[0]
     created = parse_timestamp(data.get('Created'))
     return max(created, parse_timestamp((data.get('Metadata') or {}).get('LastTagTime'))), created

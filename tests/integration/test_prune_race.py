@@ -27,7 +27,7 @@ def test_container_created_after_planning_keeps_its_image(fleet: Fleet, name: st
     reset(fleet, host)
     engine = Engine({'docker_host': host.docker_host, 'api_version': 'auto', 'timeout': 60})
     policy = validate_policy({'images': 'unused', 'protect_base_images': False})
-    plan = make_plan(read_snapshot(engine, layers=True), policy)
+    plan = make_plan(read_snapshot(engine, image_detail=True), policy)
     planned = {item.id: item for item in plan.items if item.type == 'image' and item.action == 'remove'}
     single = next(item for item in planned.values() if len(item.names) == 1)
     several = next(item for item in planned.values() if len(item.names) > 1)
@@ -58,7 +58,7 @@ def test_engine_gone_mid_run_reports_what_is_left(fleet: Fleet, inventory: str) 
     reset(fleet, host)
     engine = Engine({'docker_host': host.docker_host, 'api_version': 'auto', 'timeout': 10})
     policy = validate_policy({'images': 'unused', 'containers': True})
-    plan = make_plan(read_snapshot(engine, sizes=True, layers=True), policy)
+    plan = make_plan(read_snapshot(engine, walk_sizes=True, image_detail=True), policy)
     assert plan.items
     assert sandbox_cli('fault', 'engine-stop', host.name).returncode == 0
     try:

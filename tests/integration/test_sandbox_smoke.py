@@ -9,10 +9,11 @@ import docker
 import pytest
 from fleet_helpers import reset
 
+from sandbox import paths
 from sandbox.fleet import Fleet, Host, docker_client
 from sandbox.probes import tcp_open
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = paths.repo_root()
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"]
 
 

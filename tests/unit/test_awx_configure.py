@@ -19,7 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, List
 
-REPO = Path(__file__).resolve().parents[2]
+from sandbox import paths
+
+REPO = paths.repo_root()
 BIN = Path(sys.executable).parent
 VALID = {
     'cachewarden_awx_project_url': 'https://git.example.invalid/ops/cachewarden-docker.git',

@@ -17,18 +17,16 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-REPO = Path(__file__).resolve().parents[2]
+from ansible_collections.cachewarden.docker.plugins.module_utils.policy import POLICY_ARGUMENT_SPEC
+
+from sandbox import paths
+
+REPO = paths.repo_root()
 SURVEY = REPO / 'playbooks' / 'vars' / 'awx_survey.yml'
 ROLE_SPEC = REPO / 'roles' / 'cache_policy' / 'meta' / 'argument_specs.yml'
 # The policy knobs the survey must offer: every option that says what goes or stays, not the engine
 # connection, the state file or the controller-side report.
-POLICY_KNOBS = {
-    'cache_policy_containers', 'cache_policy_images', 'cache_policy_networks', 'cache_policy_volumes',
-    'cache_policy_build_cache', 'cache_policy_older_than', 'cache_policy_age_basis', 'cache_policy_keep_images',
-    'cache_policy_keep_labels', 'cache_policy_keep_latest', 'cache_policy_protect_base_images',
-    'cache_policy_max_cache_size', 'cache_policy_high_watermark_percent', 'cache_policy_low_watermark_percent',
-    'cache_policy_build_cache_reserve', 'cache_policy_max_deletions',
-}
+POLICY_KNOBS = {'cache_policy_' + name for name in POLICY_ARGUMENT_SPEC if name != 'state_path'}
 
 
 def _load(path: Path) -> Any:

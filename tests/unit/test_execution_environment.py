@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from sandbox import paths
+
+REPO = paths.repo_root()
 BIN = Path(sys.executable).parent
 GALAXY = yaml.safe_load((REPO / 'galaxy.yml').read_text(encoding='utf-8'))
 TARBALL = '%s-%s-%s.tar.gz' % (GALAXY['namespace'], GALAXY['name'], GALAXY['version'])

@@ -12,7 +12,7 @@ from typing import List
 
 import pytest
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import ENGINE_ARGUMENT_SPEC
+from ansible_collections.cachewarden.docker.plugins.module_utils.connection import ENGINE_ARGUMENT_SPEC
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import POLICY_ARGUMENT_SPEC
 
 PLUGINS = Path(__file__).resolve().parents[2] / 'plugins'

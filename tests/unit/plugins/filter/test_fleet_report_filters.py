@@ -8,12 +8,18 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cachewarden.docker.plugins.filter import fleet_report, fleet_report_view
+from ansible_collections.cachewarden.docker.plugins.filter import fleet_report, fleet_report_view, policy_problems
 
 
 def test_each_file_exposes_its_filter_under_the_file_name():
     assert list(fleet_report.FilterModule().filters()) == ['fleet_report']
     assert list(fleet_report_view.FilterModule().filters()) == ['fleet_report_view']
+    assert list(policy_problems.FilterModule().filters()) == ['policy_problems']
+
+
+def test_policy_problems_of_something_else_is_a_filter_error():
+    with pytest.raises(AnsibleFilterError, match="policy_problems: expected a dict of variables, got 'x'"):
+        policy_problems.policy_problems_filter('x')
 
 
 def test_a_bad_budget_is_a_filter_error_naming_the_option():

@@ -15,7 +15,7 @@ import hashlib
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy, validate_policy
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import (
     BuildCacheRecord, Container, EngineInfo, Filesystem, Image, Layer, Network, Snapshot, Volume)
 
 NOW = 1_700_000_000  # every snapshot is taken at this instant

@@ -9,11 +9,11 @@ from dataclasses import replace
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import (
     layer_step, lost_chains, record_chains, record_step, released_records)
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Layer
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
-from ansible_collections.cachewarden.docker.plugins.module_utils.report import usage_bytes
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import Layer
+from ansible_collections.cachewarden.docker.plugins.module_utils.result import usage_bytes
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
-    ENGINE, cache, image, policy, snapshot)
+    DAY, ENGINE, NOW, cache, image, policy, snapshot)
 
 
 def _built(name, *tags, parent=None, layers=(), made=0.0):
@@ -99,6 +99,26 @@ def test_shared_records_built_on_a_released_one_are_released_too():
     snap, old, _new, _other = _rebuilt_tag()
     snap.build_cache.append(replace(_record('r-empty-step', 0, 10.45), parents=['r-old']))  # RUN true on top
     assert released_records(snap, {old.id}) == {'r-old', 'r-empty-step'}
+
+
+def test_a_released_record_stays_while_a_record_built_on_it_stays_under_a_budget():
+    """The budget is met before a record built on a released one is taken: the released record, which the run
+    would otherwise take whatever the budget, stays too (BuildKit keeps a record while another builds on it).
+    This is the second "builds on it" pass of the build cache plan at work; the first drops records whose
+    children are not eligible at all (test_planner: test_build_cache_parent_goes_only_with_all_children)."""
+    snap, old, _new, _other = _rebuilt_tag()
+    snap.build_cache.append(replace(cache('r-child', 50, last_used=NOW - DAY), parents=['r-old']))
+    snap.build_cache.append(cache('r-lru', 100, last_used=NOW - 20 * DAY))
+    over_by = 10
+    plan = make_plan(snap, policy(images='dangling', build_cache='all',
+                                  max_cache_size='%dB' % (snap.layers_size + 150 - over_by)))
+    assert [item.id for item in plan.items] == [old.id, 'r-lru']
+    reasons = {entry['id']: entry['reason'] for entry in plan.skipped if entry['type'] == 'build_cache'}
+    assert reasons['r-child'] == 'budget met'
+    assert reasons['r-old'] == 'a kept cache record builds on it'
+    # Without the budget the child goes, and the released record with it.
+    plan = make_plan(snap, policy(images='dangling', build_cache='all'))
+    assert {'r-old', 'r-child', 'r-lru'} <= {item.id for item in plan.items}
 
 
 # ---------------------------------------------------------------- containerd store

@@ -11,18 +11,21 @@ import pytest
 import requests
 import requests.exceptions
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    API_DF_TYPE_FILTER,
+from ansible_collections.cachewarden.docker.plugins.module_utils.connection import (
     ENGINE_ARGUMENT_SPEC,
     MIN_API_VERSION,
+    api_at_least,
+    connection_problems,
+    connection_warnings,
+    engine_argument_spec,
+)
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
+    API_DF_TYPE_FILTER,
     EngineError,
     _explicit_verification,
-    api_at_least,
     api_target,
     check_engine_params,
-    connection_warnings,
     describe_failure,
-    engine_argument_spec,
 )
 
 SOCKET = 'unix:///var/run/docker.sock'
@@ -164,6 +167,15 @@ def test_check_engine_params_names_the_option_and_value(params, message):
 ])
 def test_check_engine_params_accepts_good_values(params):
     check_engine_params(params)
+
+
+def test_connection_problems_names_every_bad_option():
+    problems = connection_problems({'timeout': 0, 'docker_host': 'ftp://engine', 'api_version': '1.40'},
+                                   prefix='cache_policy_')
+    assert problems == ['cache_policy_timeout=0: must be more than 0 seconds',
+                        "cache_policy_docker_host='ftp://engine': expected a URL like unix:///var/run/docker.sock "
+                        'or tcp://HOST:2376',
+                        "cache_policy_api_version='1.40': cachewarden.docker needs 1.41 or newer"]
 
 
 @pytest.mark.parametrize('params, explicit', [

@@ -11,7 +11,7 @@ import re
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import (
     CACHE_IDS_PER_CALL, CACHE_RELEASE_TRIES, PRUNE_BACKOFF_SECONDS, Executor, record_id_pattern, remaining_after)
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import validate_policy
 
 

@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import EngineAPIError
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import (
     PRUNE_BACKOFF_SECONDS, PRUNE_RETRIES, Executor, Outcome, busy_message, remaining_after, with_prune_retry)
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import validate_policy
 
 BUSY = 'a prune operation is already running'

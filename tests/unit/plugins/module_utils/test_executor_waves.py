@@ -10,7 +10,8 @@ import json
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import EngineAPIError, EngineError
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor, remaining_after, waves
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import Plan, PlanItem, make_plan
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import validate_policy
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
     container, image, policy, snapshot)

@@ -14,9 +14,8 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.facts import (
     cache_facts,
     disk_usage,
     image_counts,
-    normalize_reference,
 )
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import (
     BuildCacheRecord,
     Container,
     EngineInfo,
@@ -25,6 +24,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import
     Network,
     Snapshot,
     Volume,
+    normalize_reference,
 )
 
 

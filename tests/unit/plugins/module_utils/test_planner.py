@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import (
-    TYPE_ORDER, freed_bytes, image_last_used, make_plan)
+from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import freed_bytes
+from ansible_collections.cachewarden.docker.plugins.module_utils.image_plan import image_last_used
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import TYPE_ORDER
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
     DAY, GB, HOUR, NOW, cache, container, filesystem, image, network, policy, snapshot, volume)
 
@@ -368,6 +370,17 @@ def _cache_mix():
     return [cache('regular', 10), cache('shared', 20, shared=True), cache('internal', 30, kind='internal'),
             cache('frontend', 40, kind='frontend'), cache('busy', 50, in_use=True),
             cache('mount', 60, kind='exec.cachemount')]
+
+
+def test_build_cache_parent_cycle_is_planned_safely():
+    """Bad data: records that build on each other. None goes (none can go first), and the plan is still made."""
+    first = cache('first', 10, last_used=NOW - 10 * DAY, parents=['second'])
+    second = cache('second', 20, last_used=NOW - 9 * DAY, parents=['first'])
+    alone = cache('alone', 5, last_used=NOW - 8 * DAY)
+    for options in ({}, {'max_cache_size': '1B'}, {'build_cache_reserve': '1B'}):
+        plan = plan_for(snapshot(build_cache=[first, second, alone]), build_cache='all', **options)
+        assert planned(plan) == ['alone']
+        assert reasons(plan, 'first') == reasons(plan, 'second') == ['a kept cache record builds on it']
 
 
 def test_build_cache_unused_versus_all():

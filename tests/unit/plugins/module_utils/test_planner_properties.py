@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import normalize_reference
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import (
     STOPPED_STATES, make_plan)
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import BUILTIN_NETWORKS, Filesystem
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import BUILTIN_NETWORKS, Filesystem
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
     DAY, NOW, cache, container, filesystem, image, layer_sizes, network, policy, snapshot, volume)
 

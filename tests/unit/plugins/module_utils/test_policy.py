@@ -216,3 +216,13 @@ def test_build_cache_reserve_needs_build_cache():
 
 def test_policy_error_is_a_value_error():
     assert issubclass(PolicyError, ValueError)
+
+
+def test_every_bad_option_is_named_in_one_message():
+    with pytest.raises(PolicyError) as caught:
+        validate_policy({'keep_latest': -1, 'older_than': '7 days', 'keep_images': ['nginx:[1', 'ok:*', 'x$'],
+                         'state_path': 'relative'})
+    problems = str(caught.value).split('; ')
+    assert [problem.split('=')[0] for problem in problems] == [
+        'older_than', 'keep_images', 'keep_images', 'keep_latest', 'state_path']
+    assert 'nginx:[1' in problems[1] and 'x$' in problems[2]

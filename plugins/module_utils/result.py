@@ -10,8 +10,8 @@ from typing import Any, Dict, List, Optional, Set
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome, remaining_after
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import TYPE_ORDER, Plan
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import Snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import TYPE_ORDER, Plan
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import Snapshot
 from ansible_collections.cachewarden.docker.plugins.module_utils.units import human_size
 
 SKIPPED_LIMIT = 200

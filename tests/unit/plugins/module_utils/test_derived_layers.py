@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.layer_sizes import derive, history_to_read
+from ansible_collections.cachewarden.docker.plugins.module_utils.derived_layers import derive, history_to_read
 
 # base (100) <- mid (30) <- a (5) / b (7); base <- c (11); solo: one layer of 40.
 STACKS = {

@@ -1,17 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: cachewarden contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""report.py: the docker_cache_prune result in check mode and after a run."""
+"""result.py: the docker_cache_prune result in check mode and after a run."""
 
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome
-from ansible_collections.cachewarden.docker.plugins.module_utils.planner import TYPE_ORDER, Plan, PlanItem, make_plan
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import TYPE_ORDER, Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import policy_summary
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts
-from ansible_collections.cachewarden.docker.plugins.module_utils.report import (
+from ansible_collections.cachewarden.docker.plugins.module_utils.result import (
     SKIPPED_LIMIT, prune_result, usage_bytes)
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
     cache, container, image, network, policy, snapshot, volume)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: cachewarden contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""snapshot.py: the pure helpers that turn engine answers into plain data."""
+"""engine_answers.py: the pure helpers that turn engine answers into records."""
 
 from __future__ import annotations
 
@@ -10,15 +10,8 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
-    Filesystem,
-    Image,
-    Layer,
-    chain_ids,
-    image_store_name,
-    layer_sizes,
-    parse_timestamp,
-)
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import chain_ids, image_store_name, layers_from_history, parse_timestamp
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import Filesystem, Image, Layer
 
 NOON = calendar.timegm((2024, 3, 1, 12, 0, 0, 0, 0, 0))  # 2024-03-01T12:00:00Z
 
@@ -103,7 +96,7 @@ def test_layer_sizes_skips_metadata_steps_and_keeps_empty_layers():
         {'CreatedBy': '/bin/sh -c #(nop) ADD file:abc in / ', 'Size': 100},
     ]
     chains = chain_ids(DIFF_IDS)
-    assert layer_sizes(DIFF_IDS, history) == [
+    assert layers_from_history(DIFF_IDS, history) == [
         Layer(chain_id=chains[0], size=100, step='/bin/sh -c #(nop) ADD file:abc in / '),
         Layer(chain_id=chains[1], size=10, step='RUN /bin/sh -c echo hi > /x # buildkit'),
         Layer(chain_id=chains[2], size=0, step='/bin/sh -c true'),
@@ -113,7 +106,7 @@ def test_layer_sizes_skips_metadata_steps_and_keeps_empty_layers():
 def test_layer_sizes_falls_back_to_sized_entries():
     # A RUN that left no layer: pairing by step kind fails, pairing by size works.
     history = [{'CreatedBy': 'COPY app /app', 'Size': 5}, {'CreatedBy': 'RUN mkdir -p /x', 'Size': 0}]
-    assert layer_sizes(DIFF_IDS[:1], history) == [Layer(chain_id=DIFF_IDS[0], size=5, step='COPY app /app')]
+    assert layers_from_history(DIFF_IDS[:1], history) == [Layer(chain_id=DIFF_IDS[0], size=5, step='COPY app /app')]
 
 
 @pytest.mark.parametrize('diff_ids, history', [
@@ -123,12 +116,12 @@ def test_layer_sizes_falls_back_to_sized_entries():
     (DIFF_IDS[:1], []),
 ])
 def test_layer_sizes_unpairable_is_none(diff_ids, history):
-    assert layer_sizes(diff_ids, history) is None
+    assert layers_from_history(diff_ids, history) is None
 
 
 def test_layer_sizes_tolerates_missing_keys():
-    assert layer_sizes([], [{}]) == []
-    assert layer_sizes(DIFF_IDS[:1], [{'CreatedBy': None, 'Size': None}]) == [Layer(chain_id=DIFF_IDS[0], size=0)]
+    assert layers_from_history([], [{}]) == []
+    assert layers_from_history(DIFF_IDS[:1], [{'CreatedBy': None, 'Size': None}]) == [Layer(chain_id=DIFF_IDS[0], size=0)]
 
 
 def _image(**changes):
@@ -153,7 +146,7 @@ def test_filesystem_used_percent():
 
 
 def test_anonymous_volumes_follow_the_engines_own_label_and_only_the_local_driver():
-    from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import _volumes
+    from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import parse_volumes
     hex_name = 'a' * 64
     listing = [
         {'Name': 'labelled', 'Driver': 'local', 'Labels': {'com.docker.volume.anonymous': ''}},
@@ -161,7 +154,7 @@ def test_anonymous_volumes_follow_the_engines_own_label_and_only_the_local_drive
         {'Name': 'b' * 64, 'Driver': 'nfs-plugin', 'Labels': {'com.docker.volume.anonymous': ''}},
         {'Name': 'c' * 64, 'Driver': 'local', 'Labels': {'com.example.team': 'ci'}},
     ]
-    labelled = {v.name: v.anonymous for v in _volumes(listing, [], labelled_engine=True)}
+    labelled = {v.name: v.anonymous for v in parse_volumes(listing, [], labelled_engine=True)}
     assert labelled == {'labelled': True, hex_name: False, 'b' * 64: False, 'c' * 64: False}
-    older = {v.name: v.anonymous for v in _volumes(listing, [], labelled_engine=False)}
+    older = {v.name: v.anonymous for v in parse_volumes(listing, [], labelled_engine=False)}
     assert older == {'labelled': False, hex_name: True, 'b' * 64: False, 'c' * 64: False}

@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The engine's JSON answers -> records (pure: the engine is read in snapshot.py)."""
+
+from __future__ import annotations
+
+import calendar
+import re
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import (
+    BuildCacheRecord, Container, Image, Layer, Network, Volume)
+
+NONE_TAG = '<none>:<none>'
+NONE_DIGEST = '<none>@<none>'
+_ANONYMOUS_VOLUME_LABEL = 'com.docker.volume.anonymous'
+_HEX64 = re.compile(r'^[0-9a-f]{64}$')
+# History entries that never carry a layer (legacy "#(nop)" and BuildKit metadata steps).
+_METADATA_STEP = re.compile(r'^(/bin/sh -c #\(nop\)|(ENV|LABEL|CMD|ENTRYPOINT|EXPOSE|WORKDIR|USER|ARG|STOPSIGNAL|'
+                            r'HEALTHCHECK|SHELL|ONBUILD|VOLUME|MAINTAINER)\b)')
+
+
+def parse_timestamp(value: Any) -> int:
+    """Unix seconds from the engine's RFC 3339 strings (nanoseconds allowed) or numbers; 0 when unknown."""
+    if value in (None, '', 0):
+        return 0
+    if isinstance(value, (int, float)):
+        return int(value)
+    text = str(value)
+    match = re.match(r'^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$', text)
+    if not match:
+        return 0
+    day, clock, zone = match.groups()
+    seconds = calendar.timegm(time.strptime('%sT%s' % (day, clock), '%Y-%m-%dT%H:%M:%S'))
+    if zone and zone != 'Z':
+        sign = 1 if zone[0] == '+' else -1
+        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    return max(seconds, 0)
+
+
+def parse_precise_timestamp(value: Any) -> float:
+    """Unix seconds with the fraction the engine gives (to order things made within one second); 0 when unknown."""
+    whole = parse_timestamp(value)
+    match = re.match(r'^[^.]*T[0-9:]+(\.\d+)', str(value or '')) if whole else None
+    return whole + float('0' + match.group(1)) if match else float(whole)
+
+
+def image_store_name(info: Dict[str, Any]) -> str:
+    """``containerd`` when the containerd snapshotter holds images, else the graphdriver name."""
+    for key, value in info.get('DriverStatus') or []:
+        if key == 'driver-type' and 'snapshotter' in str(value):
+            return 'containerd'
+    return info.get('Driver') or 'unknown'
+
+
+def chain_ids(diff_ids: Sequence[str]) -> List[str]:
+    """Chain IDs of a layer stack (the OCI image spec's definition)."""
+    import hashlib  # local: only needed when layer detail is read
+    result: List[str] = []
+    for diff_id in diff_ids:
+        if not result:
+            result.append(diff_id)
+        else:
+            digest = hashlib.sha256(('%s %s' % (result[-1], diff_id)).encode('ascii')).hexdigest()
+            result.append('sha256:' + digest)
+    return result
+
+
+def layers_from_history(diff_ids: Sequence[str], history: Sequence[Dict[str, Any]]) -> Optional[List[Layer]]:
+    """Pair each layer with its size from the image history (oldest first); None when they cannot be paired."""
+    entries = list(reversed(history))  # the API lists newest first
+    sized = [entry for entry in entries if (entry.get('Size') or 0) > 0
+             or not _METADATA_STEP.match((entry.get('CreatedBy') or '').strip())]
+    if len(sized) != len(diff_ids):
+        sized = [entry for entry in entries if (entry.get('Size') or 0) > 0]
+        if len(sized) != len(diff_ids):
+            return None
+    return [Layer(chain_id=chain, size=int(entry.get('Size') or 0), step=entry.get('CreatedBy') or '')
+            for chain, entry in zip(chain_ids(diff_ids), sized)]
+
+
+def _tags(summary: Dict[str, Any]) -> List[str]:
+    return sorted(tag for tag in summary.get('RepoTags') or [] if tag != NONE_TAG)
+
+
+def _digests(summary: Dict[str, Any]) -> List[str]:
+    return sorted(digest for digest in summary.get('RepoDigests') or [] if digest != NONE_DIGEST)
+
+
+def parse_images(listing: List[Dict[str, Any]]) -> List[Image]:
+    """`GET /images/json?all=1` as records; shared sizes come later from `GET /system/df` (see add_df_sizes)."""
+    images = []
+    for summary in listing:
+        images.append(Image(
+            id=summary['Id'],
+            tags=_tags(summary),
+            digests=_digests(summary),
+            parent=summary.get('ParentId') or '',
+            created=parse_timestamp(summary.get('Created')),
+            size=int(summary.get('Size') or 0),
+            shared_size=-1,
+            labels=dict(summary.get('Labels') or {}),
+        ))
+    by_id = {image.id: image for image in images}
+    for image in images:
+        parent = by_id.get(image.parent)
+        if parent is not None:
+            parent.children.append(image.id)
+    return images
+
+
+def add_df_sizes(images: List[Image], df_images: List[Dict[str, Any]]) -> None:
+    """The sizes `GET /system/df` computed, where it lists the image (it leaves out intermediate ones)."""
+    df_by_id = {item['Id']: item for item in df_images}
+    for image in images:
+        sized = df_by_id.get(image.id)
+        if sized is not None:
+            image.size = int(sized.get('Size') or 0)
+            image.shared_size = int(sized['SharedSize']) if sized.get('SharedSize') is not None else -1
+
+
+def parse_containers(listing: List[Dict[str, Any]]) -> List[Container]:
+    containers = []
+    for item in listing:
+        mounts = item.get('Mounts') or []
+        networks = ((item.get('NetworkSettings') or {}).get('Networks') or {}).keys()
+        containers.append(Container(
+            id=item['Id'],
+            names=[name.lstrip('/') for name in item.get('Names') or []],
+            image_id=item.get('ImageID') or '',
+            image=item.get('Image') or '',
+            state=item.get('State') or '',
+            created=parse_timestamp(item.get('Created')),
+            size_rw=int(item['SizeRw']) if item.get('SizeRw') is not None else -1,
+            volumes=sorted(m['Name'] for m in mounts if m.get('Type') == 'volume' and m.get('Name')),
+            networks=sorted(networks),
+            labels=dict(item.get('Labels') or {}),
+        ))
+    return containers
+
+
+def _users(containers: List[Container], attribute: str) -> Dict[str, int]:
+    """How many containers name each volume (``volumes``) or network (``networks``)."""
+    counts: Dict[str, int] = {}
+    for container in containers:
+        for name in getattr(container, attribute):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _anonymous(item: Dict[str, Any], labels: Dict[str, str], labelled_engine: bool) -> bool:
+    """Docker's own definition: engines from API 1.42 (Docker 23) mark anonymous volumes with a label, and
+    `docker volume prune` removes only those. Older engines mark nothing; there an anonymous volume is a
+    local one with a 64-hex name and no labels, as the engine names them."""
+    if (item.get('Driver') or 'local') != 'local':
+        return False
+    if labelled_engine:
+        return _ANONYMOUS_VOLUME_LABEL in labels
+    return not labels and bool(_HEX64.match(item['Name']))
+
+
+def parse_volumes(listing: List[Dict[str, Any]], containers: List[Container], labelled_engine: bool) -> List[Volume]:
+    used = _users(containers, 'volumes')
+    volumes = []
+    for item in listing:
+        labels = dict(item.get('Labels') or {})
+        usage = item.get('UsageData') or {}
+        volumes.append(Volume(
+            name=item['Name'],
+            driver=item.get('Driver') or 'local',
+            anonymous=_anonymous(item, labels, labelled_engine),
+            labels=labels,
+            created=parse_timestamp(item.get('CreatedAt')),
+            size=int(usage['Size']) if usage.get('Size') is not None else -1,
+            ref_count=int(usage['RefCount']) if usage.get('RefCount', -1) >= 0 else used.get(item['Name'], 0),
+        ))
+    return volumes
+
+
+def parse_networks(listing: List[Dict[str, Any]], containers: List[Container]) -> List[Network]:
+    attached = _users(containers, 'networks')
+    return [Network(
+        id=item['Id'],
+        name=item['Name'],
+        driver=item.get('Driver') or '',
+        labels=dict(item.get('Labels') or {}),
+        created=parse_timestamp(item.get('Created')),
+        containers=attached.get(item['Name'], 0),
+    ) for item in listing]
+
+
+def parse_build_cache(listing: List[Dict[str, Any]]) -> List[BuildCacheRecord]:
+    """The build cache records of a GET /system/df answer."""
+    records = []
+    for item in listing or []:
+        parents = item.get('Parents') or ([item['Parent']] if item.get('Parent') else [])
+        records.append(BuildCacheRecord(
+            id=item['ID'],
+            type=item.get('Type') or '',
+            description=item.get('Description') or '',
+            in_use=bool(item.get('InUse')),
+            shared=bool(item.get('Shared')),
+            size=int(item.get('Size') or 0),
+            created=parse_timestamp(item.get('CreatedAt')),
+            last_used=parse_timestamp(item.get('LastUsedAt')),
+            usage_count=int(item.get('UsageCount') or 0),
+            parents=list(parents),
+            created_precise=parse_precise_timestamp(item.get('CreatedAt')),
+        ))
+    return records
+
+
+def built_by_buildkit(history: Sequence[Dict[str, Any]]) -> bool:
+    return any((step.get('Comment') or '').startswith('buildkit') for step in history)
