@@ -9,12 +9,9 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Set
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import record_chains, released_records
-# The names the two plan functions below use (their bodies are kept as they were in planner.py).
-from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import credit_bytes as _credit
-from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import layer_owners as _layer_owners
-from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import release_cache_held_layers as _release_cache_held_layers
-from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem, older
-from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import add_skipped as _skip
+from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import (
+    credit_bytes, layer_owners, release_cache_held_layers)
+from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem, add_skipped, older
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
 
@@ -51,10 +48,10 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
         if policy.build_cache == 'unused' and record.type in PROTECTED_CACHE_TYPES:
             continue
         if record.shared and record.id not in released:
-            _skip(plan, 'build_cache', record.id, [record.description], 'shared with a kept image')
+            add_skipped(plan, 'build_cache', record.id, [record.description], 'shared with a kept image')
             continue
         if not cache_old_enough(record, policy, snapshot.taken_at):
-            _skip(plan, 'build_cache', record.id, [record.description], 'newer than older_than')
+            add_skipped(plan, 'build_cache', record.id, [record.description], 'newer than older_than')
             continue
         eligible.append(record)
     # BuildKit only frees a record once every record built on it goes too: drop, before counting
@@ -66,7 +63,7 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
         for record in list(eligible):
             if not children.get(record.id, set()) <= ids:
                 eligible.remove(record)
-                _skip(plan, 'build_cache', record.id, [record.description], 'a kept cache record builds on it')
+                add_skipped(plan, 'build_cache', record.id, [record.description], 'a kept cache record builds on it')
                 changed = True
     limit = _cache_bytes_to_free(snapshot, policy, need)
     chosen: Set[str] = set()
@@ -76,7 +73,7 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
         record = next((r for r in pending if children.get(r.id, set()) <= chosen), None)
         if record is None:  # the rest build on each other in a cycle (bad data, as _cache_depth guards): none goes
             for stuck in pending:
-                _skip(plan, 'build_cache', stuck.id, [stuck.description], 'a kept cache record builds on it')
+                add_skipped(plan, 'build_cache', stuck.id, [stuck.description], 'a kept cache record builds on it')
             pending = []
             break
         pending.remove(record)
@@ -87,7 +84,7 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
             pending.remove(record)
             chosen.add(record.id)
     for record in pending:
-        _skip(plan, 'build_cache', record.id, [record.description],
+        add_skipped(plan, 'build_cache', record.id, [record.description],
               'budget met' if need is not None else 'within build_cache_reserve')
     # BuildKit only frees a record once every record built on it goes too.
     changed = True
@@ -96,7 +93,7 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
         for record_id in sorted(chosen):
             if not children.get(record_id, set()) <= chosen:
                 chosen.discard(record_id)
-                _skip(plan, 'build_cache', record_id, [records[record_id].description],
+                add_skipped(plan, 'build_cache', record_id, [records[record_id].description],
                       'a kept cache record builds on it')
                 changed = True
     # Records built on others go first: BuildKit keeps a record while another builds on it.
@@ -122,9 +119,9 @@ def credit_released_layers(snapshot: Snapshot, plan: Plan, released: Set[str]) -
     held_chains = {pairs[record.id] for record in staying if record.id in pairs}
     held_sizes = {record.size for record in staying if record.id not in pairs and record.size > 0}
     containerd_store = snapshot.engine.image_store == 'containerd'
-    images = [_release_cache_held_layers(image, held_sizes, containerd_store, held_chains) for image in snapshot.images]
+    images = [release_cache_held_layers(image, held_sizes, containerd_store, held_chains) for image in snapshot.images]
     items = [item for item in plan.items if item.type == 'image' and item.action == 'remove']
-    credit = _credit(_layer_owners(images), {item.id for item in items})
+    credit = credit_bytes(layer_owners(images), {item.id for item in items})
     for item in items:
         item.bytes = credit[item.id]
 
