@@ -85,7 +85,7 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
             chosen.add(record.id)
     for record in pending:
         add_skipped(plan, 'build_cache', record.id, [record.description],
-              'budget met' if need is not None else 'within build_cache_reserve')
+                    'budget met' if need is not None else 'within build_cache_reserve')
     # BuildKit only frees a record once every record built on it goes too.
     changed = True
     while changed:
@@ -94,7 +94,7 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
             if not children.get(record_id, set()) <= chosen:
                 chosen.discard(record_id)
                 add_skipped(plan, 'build_cache', record_id, [records[record_id].description],
-                      'a kept cache record builds on it')
+                            'a kept cache record builds on it')
                 changed = True
     # Records built on others go first: BuildKit keeps a record while another builds on it.
     memo: Dict[str, int] = {}
