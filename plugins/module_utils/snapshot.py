@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
+from ansible_collections.cachewarden.docker.plugins.module_utils.disk_usage import disk_usage_query, legacy_disk_usage
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     API_DF_TYPE_FILTER, API_VOLUME_ANONYMOUS_LABEL, Engine, EngineAPIError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.layer_sizes import derive, history_to_read
@@ -528,7 +529,7 @@ def _disk_usage(engine: Engine, params: Optional[Dict[str, Any]]) -> Dict[str, A
     a finishing build just removed."""
     for attempt in range(DF_RETRIES):
         try:
-            return engine.get('/system/df', params=params) or {}
+            return legacy_disk_usage(engine.get('/system/df', params=disk_usage_query(params, engine.api_version)) or {})
         except EngineAPIError as exc:
             if exc.status_code != 404 or attempt == DF_RETRIES - 1:
                 raise
