@@ -14,9 +14,9 @@ _BASE_SLOT = int(os.environ.get('CW_SANDBOX_SLOT') or 6)
 os.environ['CW_SANDBOX_SLOT'] = str(_BASE_SLOT + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:]))
 
 import pytest  # noqa: E402  (after the slot is set)
-from fleet_helpers import HOSTS, ENGINES, STORES, sandbox_cli
+from fleet_helpers import HOSTS, ENGINES, STORES, sandbox_cli  # noqa: E402
 
-from sandbox.fleet import Fleet
+from sandbox.fleet import Fleet  # noqa: E402
 
 
 @pytest.fixture(scope='session', name='fleet')
