@@ -11,8 +11,8 @@ if [ -n "$python" ] && "$python" -c '' 2>/dev/null; then
   exit 0
 fi
 if command -v pyenv >/dev/null 2>&1; then
-  python=$(ls -d "$(pyenv root)/versions/$version".*/bin/"python$version" 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -n "$python" ]; then
+  python=$(printf '%s\n' "$(pyenv root)/versions/$version".*/bin/"python$version" | sort -V | tail -n 1)
+  if [ -x "$python" ]; then
     echo "$python"
     exit 0
   fi

@@ -52,7 +52,8 @@ controller() {  # controller VERSION: build, install, ansible-doc, integration w
   local version=$1 venv=$matrix/core-$1 collections=$matrix/core-$1/collections module role
   rm -rf "$venv/build" "$collections"
   "$venv/bin/ansible-galaxy" collection build --force --output-path "$venv/build" >/dev/null
-  "$venv/bin/ansible-galaxy" collection install --offline --force -p "$collections" "$venv"/build/cachewarden-docker-*.tar.gz >/dev/null
+  ANSIBLE_COLLECTIONS_PATH=$collections "$venv/bin/ansible-galaxy" collection install --offline --force -p "$collections" \
+    "$venv"/build/cachewarden-docker-*.tar.gz >/dev/null
   for module in plugins/modules/*.py; do
     module=$(basename "$module" .py)
     [ "$module" = __init__ ] && continue

@@ -133,4 +133,3 @@ def test_check_converge_idempotence(fleet: Fleet, inventory: str, tmp_path: Path
         assert again['recap'][host.name]['changed'] == 0, again['output']
         assert again['results'][host.name]['planned'] == 0
         assert again['results'][host.name]['removed'] == 0
-
