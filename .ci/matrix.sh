@@ -14,7 +14,8 @@
 #                stores (h1/h3 overlay2, h2/h4 containerd).
 #
 # MATRIX_PARTS picks parts (default: all four); MATRIX_SLOT is the sandbox slot of the fleet of the
-# controllers and hosts parts, MATRIX_SLOT+1 that of the engines part. Timings go to .cache/matrix/timings.txt.
+# controllers and hosts parts, MATRIX_SLOT+1 that of the engines part. Timings go to .cache/matrix/timings.txt
+# (MATRIX_TIMINGS).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -27,7 +28,7 @@ engines=${MATRIX_ENGINES:-26.1}
 parts=${MATRIX_PARTS:-controllers hosts sdk-6.1 engines}
 slot=${MATRIX_SLOT:-8}
 read -r -a tests <<<"${MATRIX_TESTS:-tests/integration/test_facts.py tests/integration/test_prune.py tests/integration/test_role_fleet.py}"
-timings=$matrix/timings.txt
+timings=${MATRIX_TIMINGS:-$matrix/timings.txt}
 
 mkdir -p "$matrix"
 : >"$timings"
