@@ -66,7 +66,10 @@ controller() {  # controller VERSION: build, install, ansible-doc, integration w
   done
   for role in roles/*/meta/argument_specs.yml; do
     role=$(basename "$(dirname "$(dirname "$role")")")
-    ANSIBLE_COLLECTIONS_PATH=$collections "$venv/bin/ansible-doc" -t role "cachewarden.docker.$role" >/dev/null 2>"$venv/doc.err"
+    # ansible-core 2.20's role docs warn about its own internal collection ansible._protomatter, whatever
+    # the collection; that one line is not ours, any other output fails.
+    ANSIBLE_COLLECTIONS_PATH=$collections "$venv/bin/ansible-doc" -t role "cachewarden.docker.$role" 2>&1 >/dev/null \
+      | grep -v "/ansible_collections/ansible/_protomatter' does not have a MANIFEST.json file" >"$venv/doc.err" || true
     if [ -s "$venv/doc.err" ]; then cat "$venv/doc.err"; return 1; fi
   done
   echo "ansible-core $version: built, installed in $collections, ansible-doc clean"
