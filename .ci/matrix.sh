@@ -33,6 +33,12 @@ timings=${MATRIX_TIMINGS:-$matrix/timings.txt}
 mkdir -p "$matrix"
 : >"$timings"
 
+down() {  # the matrix's fleets go down however it ends
+  CW_SANDBOX_SLOT=$slot "$bin/python" -m sandbox down >/dev/null || true
+  CW_SANDBOX_SLOT=$((slot + 1)) "$bin/python" -m sandbox down >/dev/null || true
+}
+trap down EXIT
+
 step() {  # step NAME COMMAND...: run, time, record; stop the matrix at the first failure
   local name=$1 start
   shift
@@ -115,7 +121,5 @@ for part in $parts; do
     *) echo "matrix: unknown part $part (controllers, hosts, sdk-6.1, engines)" >&2; exit 2 ;;
   esac
 done
-CW_SANDBOX_SLOT=$slot "$bin/python" -m sandbox down >/dev/null
-CW_SANDBOX_SLOT=$((slot + 1)) "$bin/python" -m sandbox down >/dev/null
 echo "== matrix timings"
 cat "$timings"
