@@ -1,7 +1,8 @@
 # Developer and CI entry points for the cachewarden.docker collection.
 #
-#   make test     sanity lint build doc unit integration molecule, in that order (what CI runs); the
+#   make test     sanity drift lint build doc unit integration molecule, in that order (what CI runs); the
 #                 integration fleets are taken down at the end (KEEP_SANDBOX=1 keeps them), the demo fleet stays
+#   make matrix   the compatibility matrix beyond make test (.ci/matrix.sh; README, section Compatibility)
 #   make venv     the tool virtualenv in .venv (from requirements-test.txt)
 #
 # Every recipe runs the tools from .venv and finds this collection through a symlink farm
@@ -13,8 +14,11 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 PYTHON ?= python3
-# ansible-test runs on the interpreter of .venv (3.11 on this project's machines).
+# ansible-test runs on the interpreter of .venv (3.11 on this project's machines): every sanity test there,
+# then the tests that depend on the Python of module code (compile, import) on every other Python the
+# modules claim (README: 3.8 or newer), with interpreters from .ci/find-python.sh (PATH, else pyenv).
 SANITY_PYTHON ?= $(shell test -x .venv/bin/python && .venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' || echo 3.11)
+SANITY_MODULE_PYTHONS ?= 3.8 3.9 3.10 3.12 3.13
 
 ROOT := $(CURDIR)
 VENV := $(ROOT)/.venv
@@ -40,9 +44,9 @@ slot = $(shell $(PYTHON) -c 'from sandbox.paths import SLOTS; print(SLOTS["$(1)"
 MODULES := $(sort $(basename $(notdir $(filter-out %/__init__.py,$(wildcard plugins/modules/*.py)))))
 ROLES := $(sort $(patsubst roles/%/meta/argument_specs.yml,%,$(wildcard roles/*/meta/argument_specs.yml)))
 
-.PHONY: test venv collection sanity lint build doc unit integration molecule changelog clean demo sandbox-down system-packages
+.PHONY: test venv collection sanity drift lint build doc unit integration molecule changelog clean demo sandbox-down system-packages matrix
 
-test: sanity lint build doc unit integration molecule
+test: sanity drift lint build doc unit integration molecule
 
 # ---------------------------------------------------------------------------------------------
 # .venv: recreated only when a requirements file changed (the stamp is newer otherwise).
@@ -71,10 +75,12 @@ collection:
 # ansible-test bootstraps pip in its test virtualenvs with a get-pip script that it downloads
 # from a host outside PyPI; .ci/get_pip_offline.py takes that script's place in its cache.
 sanity: venv
-	pip_version=$$(python -c 'import types; from ansible_test._internal.python_requirements import get_venv_packages; \
-	  print(get_venv_packages(types.SimpleNamespace(version="$(SANITY_PYTHON)"))["pip"])'); \
+	for version in $(SANITY_PYTHON) $(SANITY_MODULE_PYTHONS); do \
+	  pip_version=$$(python -c 'import types; from ansible_test._internal.python_requirements import get_venv_packages; \
+	    print(get_venv_packages(types.SimpleNamespace(version="'$$version'"))["pip"])'); \
 	  mkdir -p $(HOME)/.ansible/test/cache; \
-	  cp .ci/get_pip_offline.py $(HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py
+	  cp .ci/get_pip_offline.py $(HOME)/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
+	done
 	rm -rf $(CACHE)/sanity
 	mkdir -p $(SANITY_TREE)
 	git ls-files -z --cached --others --exclude-standard \
@@ -82,6 +88,19 @@ sanity: venv
 	  | tar -c --null -T - -f - | tar -x -f - -C $(SANITY_TREE)
 	cd $(SANITY_TREE) && git init -q && git add -A
 	cd $(SANITY_TREE) && ansible-test sanity --local --python $(SANITY_PYTHON) --color no
+	for version in $(SANITY_MODULE_PYTHONS); do \
+	  python_dir=$$(dirname "$$(.ci/find-python.sh $$version)"); \
+	  (cd $(SANITY_TREE) && PATH=$$python_dir:$$PATH ansible-test sanity --local --python $$version --test compile --test import --color no); \
+	done
+
+# ---------------------------------------------------------------------------------------------
+# Checks that catch drift early: module code that needs a Python newer than 3.8 (vermin, with annotations
+# read as code: `list[str]` and the like need 3.9), lint findings (ruff.toml: the checks the code passes;
+# ruff is not the formatter), and changelog fragments that antsibull-changelog would reject.
+drift: venv
+	vermin --target=3.8- --violations --eval-annotations --no-tips plugins/
+	ruff check plugins tests sandbox benchmarks
+	antsibull-changelog lint
 
 # ---------------------------------------------------------------------------------------------
 # ansible-lint (profile from .ansible-lint) over every YAML file of the project that git lists,
@@ -171,6 +190,17 @@ sandbox-down: venv
 	  [ -d "$$dir" ] || continue; slot=$${dir#/var/tmp/cachewarden-sandbox}; \
 	  CW_SANDBOX_SLOT=$${slot#-} python -m sandbox down; \
 	done
+
+# ---------------------------------------------------------------------------------------------
+# The compatibility matrix beyond make test (.ci/matrix.sh says what each part runs): ansible-core 2.17,
+# 2.18, 2.19 (Python 3.11) and 2.20 (Python 3.13) on the controller; managed hosts on Python 3.8 and 3.13;
+# Docker SDK 6.1; Debian 13's Docker 26.1. Virtualenvs under .cache/matrix (from PyPI), interpreters from
+# .ci/find-python.sh. MATRIX_PARTS="controllers hosts sdk-6.1 engines" (the default) picks parts; the
+# fleets use sandbox slots MATRIX_SLOT and MATRIX_SLOT+1.
+MATRIX_SLOT ?= 8
+MATRIX_PARTS ?= controllers hosts sdk-6.1 engines
+matrix: system-packages venv collection
+	MATRIX_SLOT=$(MATRIX_SLOT) MATRIX_PARTS="$(MATRIX_PARTS)" .ci/matrix.sh
 
 # ---------------------------------------------------------------------------------------------
 changelog: venv

@@ -78,6 +78,6 @@ notes:
   - Connection options can be set once for both modules with C(module_defaults) and the action group
     C(group/cachewarden.docker.docker_cache).
 requirements:
-  - Docker SDK for Python 6.0 or newer (C(docker)) on the managed host.
+  - Docker SDK for Python 7.1 or newer (C(docker)) on the managed host (releases before 7.1 do not work with requests 2.32 or newer).
   - Docker Engine 20.10 (API 1.41) or newer.
 '''

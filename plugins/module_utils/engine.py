@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
@@ -43,6 +44,10 @@ except ImportError:  # pragma: no cover - exercised on hosts without the SDK
     class Urllib3Error(Exception):  # type: ignore[no-redef]
         """Stand-in so except clauses stay valid without the SDK."""
 
+# Docker SDK for Python releases before 7.1 cannot reach the engine with requests 2.32 or newer
+# ("Not supported URL scheme http+docker"): the collection needs docker>=7.1 (requirements.txt).
+MIN_SDK_VERSION = '7.1'
+REQUESTS_BREAKING_OLD_SDK = '2.32'
 # Requests in flight at once for per-object calls (inspect, delete): the engine serves them
 # concurrently, and staying below the SDK's connection pool size (10) reuses its connections.
 ENGINE_WORKERS = 8
@@ -193,13 +198,38 @@ def describe_failure(docker_host: str, error: BaseException, timeout: Optional[i
     return 'cannot reach the Docker engine at %s: %s' % (docker_host, error)
 
 
+def sdk_incompatibility(sdk_version: str, requests_version: str) -> Optional[str]:
+    """Why this Docker SDK cannot work with this requests library, or None when the pair works."""
+    if _release(sdk_version) >= _release(MIN_SDK_VERSION) or _release(requests_version) < _release(REQUESTS_BREAKING_OLD_SDK):
+        return None
+    return ('the Docker SDK for Python %s on the managed host cannot reach the engine with requests %s (SDK releases '
+            'before %s fail with "Not supported URL scheme http+docker"): install docker>=%s there, or requests<%s'
+            % (sdk_version, requests_version, MIN_SDK_VERSION, MIN_SDK_VERSION, REQUESTS_BREAKING_OLD_SDK))
+
+
+def _release(version: str) -> Tuple[int, ...]:
+    """The leading numbers of a package version (``2.32.4`` -> (2, 32, 4); ``7.1.0rc1`` -> (7, 1, 0))."""
+    numbers = []
+    for part in version.split('.'):
+        digits = re.match(r'\d+', part)
+        if digits is None:
+            break
+        numbers.append(int(digits.group()))
+        if digits.group() != part:
+            break
+    return tuple(numbers)
+
+
 class Engine:
     """A connected engine: the low-level SDK client, its negotiated API version and version info."""
 
     def __init__(self, params: Dict[str, Any]) -> None:
         if not HAS_DOCKER_SDK:
-            raise EngineError(missing_required_lib('docker (Docker SDK for Python >= 6.0)')
+            raise EngineError(missing_required_lib('docker (Docker SDK for Python >= %s)' % MIN_SDK_VERSION)
                               + '\n' + str(DOCKER_SDK_IMPORT_ERROR))
+        incompatible = sdk_incompatibility(docker.__version__, requests.__version__)
+        if incompatible:
+            raise EngineError(incompatible)
         check_engine_params(params)
         self.docker_host = _docker_host(params)
         self.timeout = params.get('timeout') or DEFAULT_TIMEOUT

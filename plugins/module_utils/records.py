@@ -25,7 +25,8 @@ class Layer:
 
     chain_id: str
     size: int
-    step: str = ''  # the history's CreatedBy of the step that made it (read where the history is read)
+    # The history's CreatedBy of the step that made it, where the history was read; not part of what a layer is.
+    step: str = field(default='', compare=False)
 
 
 @dataclass

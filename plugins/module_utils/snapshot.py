@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+from ansible_collections.cachewarden.docker.plugins.module_utils.disk_usage import disk_usage_query, legacy_disk_usage
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     API_DF_TYPE_FILTER, API_VOLUME_ANONYMOUS_LABEL, Engine, EngineAPIError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import (
@@ -154,7 +155,7 @@ def _disk_usage(engine: Engine, params: Optional[Dict[str, Any]]) -> Dict[str, A
     a finishing build just removed."""
     for attempt in range(DF_RETRIES):
         try:
-            return engine.get('/system/df', params=params) or {}
+            return legacy_disk_usage(engine.get('/system/df', params=disk_usage_query(params, engine.api_version)) or {})
         except EngineAPIError as exc:
             if exc.status_code != 404 or attempt == DF_RETRIES - 1:
                 raise

@@ -21,8 +21,10 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from sandbox import paths
 
 REPO = paths.repo_root()
-COLLECTIONS = paths.collections_dir()
-BIN = Path(sys.executable).parent
+# `make matrix` points these at another ansible-core's virtualenv and at the collection built and installed
+# with it; by default, the ansible-core of the test run's own virtualenv and the checkout (`make collection`).
+COLLECTIONS = Path(os.environ.get('CW_COLLECTIONS_PATH') or paths.collections_dir())
+BIN = Path(os.environ.get('CW_ANSIBLE_BIN') or Path(sys.executable).parent)
 _STATUS_LINE = re.compile(r'^(\S+) \| (SUCCESS|CHANGED|FAILED!|UNREACHABLE!|SKIPPED)', re.MULTILINE)
 
 

@@ -40,4 +40,12 @@ def inventory_fixture(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) ->
     result = sandbox_cli('inventory', '--output', str(path))
     assert result.returncode == 0, result.stderr
     assert fleet.hosts
+    # `make matrix` runs the modules under other Pythons of the managed hosts (virtualenvs with their own
+    # Docker SDK): the interpreter every host of the inventory uses.
+    python = os.environ.get('CW_MANAGED_PYTHON')
+    if python:
+        text = path.read_text(encoding='utf-8')
+        assert 'ansible_python_interpreter=%s ' % fleet.python in text
+        path.write_text(text.replace('ansible_python_interpreter=%s ' % fleet.python,
+                                     'ansible_python_interpreter=%s ' % python), encoding='utf-8')
     return str(path)

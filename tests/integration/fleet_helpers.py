@@ -6,11 +6,14 @@
 h1 and h3: Debian's docker.io (20.10 on Debian 12), overlay2.
 h2 and h4: Docker 28.5 from Debian sid, containerd image store.
 h3 and h4 are seeded exactly like h1 and h2, for side-by-side comparisons with the CLI.
+CW_TEST_ENGINES (sandbox engine names, comma-separated) replaces the engines: `make matrix` runs with
+``26.1`` (Debian 13's docker.io), so h1/h3 have 26.1 with overlay2 and h2/h4 26.1 with the containerd store.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -25,7 +28,7 @@ from sandbox.lifecycle import locked
 from sandbox.seed import reset_host
 
 REPO = paths.repo_root()
-ENGINES = 'stable,28.5'
+ENGINES = os.environ.get('CW_TEST_ENGINES') or 'stable,28.5'
 STORES = 'overlay2,containerd'
 HOSTS = 4
 

@@ -154,7 +154,8 @@ def test_survey_value_out_of_range_fails_before_any_host_is_touched(fleet: Fleet
     for name in names:
         [event] = failed[name]
         assert event['task'] == ROLE_CHECK_TASK
-        assert event['res']['msg'] == 'cache_policy_high_watermark_percent=150: expected a percentage between 0 and 100'
+        assert event['res']['msg'] == ("cache_policy_high_watermark_percent='150': expected a percentage between 0 and 100,"
+                                       " got '150'")
     started = {e['event_data']['task'] for e in job.events if e['event'] == 'runner_on_start'}
     assert FACTS_TASK not in started and PRUNE_TASK not in started
     assert job.artifacts() == {}

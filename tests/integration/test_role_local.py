@@ -233,7 +233,7 @@ def summary_entry(result: Dict[str, Any]) -> Dict[str, Any]:
     ({'cache_policy_containers': 'perhaps'}, 'cache_policy_containers'),
     ({'cache_policy_older_than': 'a week'}, 'cache_policy_older_than'),
     ({'cache_policy_max_deletions': -5}, 'cache_policy_max_deletions'),
-    ({'cache_policy_max_deletions': None}, 'cache_policy_max_deletions'),
+    ({'cache_policy_max_deletions': 'many'}, 'cache_policy_max_deletions'),
     ({'cache_policy_low_watermark_percent': '90', 'cache_policy_high_watermark_percent': '80',
       'cache_policy_images': 'unused'}, 'cache_policy_low_watermark_percent'),
 ])

@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AWX survey of the enforce templates (playbooks/vars/awx_survey.yml) cannot drift from the role.
 
-Every question must set a cache_policy_* option of roles/cache_policy/meta/argument_specs.yml with a type,
-default, limits and choices that follow from the option's spec (the rules are in the survey file's header),
-and what AWX sends for the defaults must pass the role's argument spec.
+Every question must set a cache_policy_* option of roles/cache_policy/meta/argument_specs.yml, with a type,
+limits and choices that follow from the spec of the docker_cache_prune option the role variable sets (the
+role's own spec declares most options raw, so that null and '' get through on every ansible-core) and the
+role's default (the rules are in the survey file's header). What AWX sends for the defaults must pass both
+specs and mean the role's defaults.
 """
 
 from __future__ import annotations
@@ -37,9 +39,15 @@ SPEC: Dict[str, Dict[str, Any]] = _load(ROLE_SPEC)['argument_specs']['main']['op
 QUESTIONS: Dict[str, Dict[str, Any]] = {q['variable']: q for q in _load(SURVEY)['cachewarden_awx_enforce_survey']['spec']}
 
 
+def _module_option(name: str) -> Dict[str, Any]:
+    """The docker_cache_prune option that the role variable ``name`` sets."""
+    return POLICY_ARGUMENT_SPEC[name[len('cache_policy_'):]]
+
+
 def _expected_question(name: str, option: Dict[str, Any]) -> Dict[str, Any]:
-    """The survey question an option of the role's argument spec calls for."""
+    """The survey question an option of the role's argument spec calls for (its type and choices: the module's)."""
     default = option.get('default')
+    option = dict(option, type=_module_option(name)['type'], choices=_module_option(name).get('choices'))
     if option['type'] == 'bool':
         expected = {'type': 'multiplechoice', 'choices': ['true', 'false'], 'default': str(default).lower()}
     elif option.get('choices'):
@@ -88,10 +96,13 @@ def test_text_defaults_fit_their_length_limits() -> None:
 def test_survey_defaults_pass_the_role_argument_spec() -> None:
     """What AWX sends when nobody changes an answer (defaults only) is valid role input and means the defaults."""
     sent = {name: q['default'] for name, q in QUESTIONS.items() if 'default' in q}
-    validator = ArgumentSpecValidator({name: {key: value for key, value in option.items()
-                                              if key in ('type', 'choices', 'elements', 'default')}
-                                       for name, option in SPEC.items()})
-    result = validator.validate(sent)
-    assert not result.error_messages
+    # The role's spec lets them through; the module's converts them to the role's defaults.
+    module_spec = {name: dict(_module_option(name), default=SPEC[name].get('default')) for name in sent}
+    for spec in (SPEC, module_spec):
+        validator = ArgumentSpecValidator({name: {key: value for key, value in option.items()
+                                                  if key in ('type', 'choices', 'elements', 'default')}
+                                           for name, option in spec.items()})
+        result = validator.validate(sent)
+        assert not result.error_messages
     for name in sent:
         assert result.validated_parameters[name] == SPEC[name].get('default'), name

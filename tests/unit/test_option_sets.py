@@ -43,14 +43,17 @@ def _unprefixed(names: Any) -> Set[str]:
 
 
 def _tasks() -> Dict[str, Dict[str, Any]]:
-    """The module arguments of the role's tasks, by module (YAML merge keys resolved)."""
-    calls = {}
-    for task in _load(ROLE / 'tasks' / 'main.yml'):
-        for inner in task.get('block', [task]):
-            for module in ('cachewarden.docker.docker_cache_facts', 'cachewarden.docker.docker_cache_prune'):
-                if module in inner:
-                    calls[module.rsplit('.', 1)[1]] = inner[module]
-    return calls
+    """The options the role hands each module: the dicts of vars/main.yml, given to the modules as the
+    module_defaults of the block that calls them (tasks/main.yml)."""
+    values = _load(ROLE / 'vars' / 'main.yml')
+    [block] = [task for task in _load(ROLE / 'tasks' / 'main.yml') if 'block' in task]
+    assert block['module_defaults'] == {'cachewarden.docker.docker_cache_facts': '{{ __cache_policy_facts_args }}',
+                                        'cachewarden.docker.docker_cache_prune': '{{ __cache_policy_prune_args }}'}
+    assert '__cache_policy_shared_values' in values['__cache_policy_facts_args']
+    assert '__cache_policy_policy_values' in values['__cache_policy_prune_args']
+    assert '__cache_policy_shared_values' in values['__cache_policy_prune_args']
+    shared = values['__cache_policy_shared_values']
+    return {'docker_cache_facts': dict(shared), 'docker_cache_prune': dict(values['__cache_policy_policy_values'], **shared)}
 
 
 def test_doc_fragments_document_the_specs():
@@ -77,8 +80,7 @@ def test_role_passes_every_option_to_the_modules():
     assert set(calls['docker_cache_facts']) == CONNECTION | {'sizes'}
     for module, args in calls.items():
         for name, value in args.items():
-            if name != 'sizes':
-                assert PREFIX + name in str(value), (module, name, value)
+            assert PREFIX + (name if name != 'sizes' else 'gather_sizes') in str(value), (module, name, value)
 
 
 def test_awx_survey_asks_for_the_policy():

@@ -26,6 +26,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     api_target,
     check_engine_params,
     describe_failure,
+    sdk_incompatibility,
 )
 
 SOCKET = 'unix:///var/run/docker.sock'
@@ -214,3 +215,21 @@ def test_api_target_encodes_like_the_sdk_session(params, target):
     assert api_target('1.51', '/images/json', params) == target
     requests_url = requests.Request('GET', 'http://docker/v1.51/images/json', params=params).prepare().path_url
     assert target == requests_url
+
+
+@pytest.mark.parametrize('sdk, requests_version, works', [
+    ('6.1.3', '2.31.0', True),     # what pip picked before requests 2.32
+    ('6.1.3', '2.32.4', False),    # what pip picks for docker>=6 on Python 3.8 today
+    ('7.0.0', '2.32.3', False),
+    ('7.1.0', '2.32.4', True),
+    ('7.2.0', '2.34.2', True),
+    ('7.1.0rc1', '2.32.0', True),
+    ('8.0.0', '3.0.0', True),
+])
+def test_sdk_incompatibility(sdk: str, requests_version: str, works: bool) -> None:
+    """The SDK/requests pairs that fail with "Not supported URL scheme http+docker" get a message naming both."""
+    message = sdk_incompatibility(sdk, requests_version)
+    if works:
+        assert message is None
+    else:
+        assert message is not None and sdk in message and requests_version in message and 'docker>=7.1' in message

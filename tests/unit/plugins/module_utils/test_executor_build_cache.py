@@ -23,6 +23,7 @@ class PruningEngine:
         self.stuck = set(stuck)
         self.calls = []
         self.api_at_least = api_at_least
+        self.api_version = '1.47' if api_at_least else '1.41'
 
     def supports(self, _minimum):
         return self.api_at_least

@@ -135,6 +135,8 @@ def test_remaining_after_an_interrupted_run_lists_what_is_left_in_plan_order():
 class BusyEngine:
     """Removes containers; every build cache prune answers 409 (another prune is running), or ``other``."""
 
+    api_version = '1.47'
+
     def __init__(self, error):
         self.error = error
         self.deleted = []
