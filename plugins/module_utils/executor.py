@@ -30,6 +30,8 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import
 PRUNE_RETRIES = 5
 PRUNE_BACKOFF_SECONDS = 0.5
 CACHE_RELEASE_TRIES = 4
+# How a planned build cache record the engine would not prune is reported (skipped_items).
+ENGINE_KEPT = 'the engine kept it'
 # Record IDs named in one build cache prune call (BuildKit's IDs are 25 characters: about 2.6 KB of URL).
 CACHE_IDS_PER_CALL = 100
 
@@ -310,10 +312,10 @@ def _kept_reason(record: Optional[BuildCacheRecord]) -> str:
     if record is None:
         return 'already gone (removed by someone else since the plan was made)'
     if record.in_use:
-        return 'the engine kept it: in use since the plan was made'
+        return ENGINE_KEPT + ': in use since the plan was made'
     if record.shared:
-        return 'the engine kept it: shared with an image since the plan was made'
-    return 'the engine kept it (the engine gave no reason)'
+        return ENGINE_KEPT + ': shared with an image since the plan was made'
+    return ENGINE_KEPT + ' (the engine gave no reason)'
 
 
 class _Refused(EngineError):

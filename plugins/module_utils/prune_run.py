@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError
-from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor, Outcome, remaining_after
+from ansible_collections.cachewarden.docker.plugins.module_utils.executor import ENGINE_KEPT, Executor, Outcome, remaining_after
 from ansible_collections.cachewarden.docker.plugins.module_utils.cache_plan import PROTECTED_CACHE_TYPES, cache_old_enough
 from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
@@ -25,6 +25,10 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.records import 
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_build_cache, read_snapshot
 from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import (
     events_since, fold_in, load_state, save_state)
+
+
+# Second looks at the build cache after the plan ran (see _prune_released_cache).
+RELEASE_ROUNDS = 5
 
 
 @dataclass
@@ -80,9 +84,7 @@ def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, r
     executor = Executor(engine, policy)
     outcome = executor.run(plan)
     if not outcome.interrupted:
-        released = released_cache(before, plan, outcome, policy, read_build_cache(engine))
-        if released:
-            executor.prune_released(released)
+        _prune_released_cache(engine, executor, before, plan, policy)
     if outcome.interrupted:
         _settle_interrupted(engine, plan, outcome)
         run.failed = ('the run stopped after %d of %d plan items were removed; rerun to finish the plan (see '
@@ -99,6 +101,28 @@ def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, r
     if warning:
         run.warnings.append(warning)
     run.result = prune_result(plan, outcome, before, after, summary, set_facts=True)
+
+
+def _prune_released_cache(engine: Engine, executor: Executor, before: Snapshot, plan: Plan, policy: Policy) -> None:
+    """Prune the build cache records the removed images set free (released_cache), looking again after each
+    prune: a record is only free once the records built on it are gone (BuildKit keeps it for them), and from
+    Docker 26.1 the API shows no record parents to plan that order. Planned records the engine kept are named
+    again with the records released after them, which may be what held them. A few rounds at most."""
+    outcome = executor.outcome
+    planned = {item.id: item for item in plan.items if item.type == 'build_cache'}
+    for _round in range(RELEASE_ROUNDS):
+        tried = {item.id for item in outcome.removed} | {entry['id'] for entry in outcome.skipped}
+        released = [item for item in released_cache(before, plan, outcome, policy, read_build_cache(engine))
+                    if item.id not in tried]
+        if not released:
+            return
+        kept = {entry['id'] for entry in outcome.skipped if entry['type'] == 'build_cache'
+                and entry['id'] in planned and entry['reason'].startswith(ENGINE_KEPT)}
+        outcome.skipped[:] = [entry for entry in outcome.skipped
+                              if entry['type'] != 'build_cache' or entry['id'] not in kept]
+        executor.prune_released(released + [planned[record_id] for record_id in sorted(kept)])
+        if outcome.interrupted:
+            return
 
 
 def released_cache(before: Snapshot, plan: Plan, outcome: Outcome, policy: Policy,

@@ -1,15 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: cachewarden contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""prune_run.released_cache: records the removed images held, taken in the same run when the policy selects them."""
+"""prune_run: records the removed images held, taken in the same run when the policy selects them."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome
+from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor, Outcome
 from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
-from ansible_collections.cachewarden.docker.plugins.module_utils.prune_run import released_cache
+from ansible_collections.cachewarden.docker.plugins.module_utils.prune_run import _prune_released_cache, released_cache
 from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import (
     DAY, NOW, cache, policy, snapshot)
 
@@ -39,3 +41,49 @@ def test_nothing_more_without_a_build_cache_target_or_with_a_reserve():
     assert _case(images='unused', build_cache='all', build_cache_reserve='1GB') == []
     under_budget = _case(images='unused', build_cache='all', max_cache_size='1GB')
     assert [item.id for item in under_budget] == ['held', 'young', 'inner'], 'their layers go only with them'
+
+
+class _BuildKit:
+    """Build cache as BuildKit prunes it: a record goes only once no record built on it is left. ``parents`` is
+    hidden from the listing, as from Docker 26.1; ``shared`` records are never pruned."""
+
+    api_version = '1.45'
+
+    def __init__(self, parents, shared):
+        self.parents = dict(parents)
+        self.shared = set(shared)
+
+    def supports(self, _minimum):
+        return True
+
+    def get(self, path, params=None):
+        assert path == '/system/df'
+        return {'BuildCache': [{'ID': record, 'Shared': record in self.shared, 'InUse': False, 'Size': 1,
+                                'LastUsedAt': '2020-01-01T00:00:00Z'} for record in self.parents]}
+
+    def post(self, path, params=None):
+        assert path == '/build/prune'
+        (pattern,) = json.loads(params['filters'])['id']
+        deleted = []
+        for record in sorted(self.parents, reverse=True):  # children ('b...') before parents ('a...')
+            held = any(record in parents for other, parents in self.parents.items() if other != record)
+            if re.search(pattern, record) and record not in self.shared and not held:
+                del self.parents[record]
+                deleted.append(record)
+        return {'CachesDeleted': deleted}
+
+
+def test_a_planned_record_its_released_child_held_goes_in_the_same_run():
+    """[1/4] COPY (planned, set free with the image) is held by the RUN record above it, whose 0-byte layer the
+    plan could not tie to the image (no parents from 26.1): once that child is released, the parent goes too."""
+    before = snapshot(build_cache=[cache('a-parent', 10, shared=True), cache('b-child', 0, shared=True)])
+    engine = _BuildKit({'a-parent': [], 'b-child': ['a-parent']}, shared={'b-child'})
+    plan = Plan(items=[PlanItem('build_cache', 'a-parent', [], 0, 'any build cache (regular), set free by the images')])
+    executor = Executor(engine, policy(images='unused', build_cache='all'), sleep=lambda _seconds: None)
+    outcome = executor.run(plan)
+    outcome.removed.append(PlanItem('image', 'sha256:app', ['cw/app:1'], 5, 'unused image'))
+    assert [entry['id'] for entry in outcome.skipped] == ['a-parent'], 'held by its child while that is shared'
+    engine.shared.clear()  # the image that held the child is gone
+    _prune_released_cache(engine, executor, before, plan, policy(images='unused', build_cache='all'))
+    assert {item.id for item in outcome.removed} == {'sha256:app', 'a-parent', 'b-child'}
+    assert outcome.skipped == [] and not engine.parents
