@@ -6,6 +6,7 @@ import io
 import json
 import tarfile
 import tempfile
+import time
 from typing import IO, Iterable, Iterator
 
 import docker
@@ -99,6 +100,9 @@ def _batches(specs: Iterable[ImageSpec], size: int) -> Iterator[list[ImageSpec]]
         yield batch
 
 
+LOAD_TRIES = 3
+
+
 def load_images(client: docker.DockerClient, specs: Iterable[ImageSpec], batch_size: int = 250) -> list[str]:
     """Load ``specs`` into the engine in archives of ``batch_size`` images; return their config digests.
 
@@ -109,8 +113,22 @@ def load_images(client: docker.DockerClient, specs: Iterable[ImageSpec], batch_s
     for batch in _batches(specs, batch_size):
         with tempfile.TemporaryFile() as archive:
             digests += write_archive(batch, archive)
-            archive.seek(0)
-            for message in client.api.load_image(archive):
-                if "error" in message or "errorDetail" in message:
-                    raise SandboxError(f"image load failed: {message.get('error') or message.get('errorDetail')}")
+            for attempt in range(LOAD_TRIES):
+                archive.seek(0)
+                error = _load(client, archive)
+                if not error:
+                    break
+                # docker 26.1 on the containerd store, under load, sometimes unpacks a layer before the snapshot of
+                # the one below it is there ("parent snapshot ... does not exist"): loading the archive again works.
+                if "does not exist" not in error or attempt == LOAD_TRIES - 1:
+                    raise SandboxError(f"image load failed: {error}")
+                time.sleep(1 + attempt)
     return digests
+
+
+def _load(client: docker.DockerClient, archive: IO[bytes]) -> str:
+    """Load one archive; the engine's error message, or ''."""
+    for message in client.api.load_image(archive):
+        if "error" in message or "errorDetail" in message:
+            return str(message.get("error") or message.get("errorDetail"))
+    return ""
