@@ -37,9 +37,14 @@ def _converted(spec: Mapping[str, Dict[str, Any]], variables: Mapping[str, Any],
     return params
 
 
+# The role's own variables that reach a module under another name: gather_sizes is the modules' ``sizes``.
+ROLE_ONLY_SPEC: Dict[str, Dict[str, Any]] = {'gather_sizes': dict(type='bool')}
+
+
 def role_problems(variables: Mapping[str, Any], prefix: str) -> List[str]:
     """Every bad policy or connection option among ``variables`` (named ``prefix`` + option), one message each."""
     problems: List[str] = []
+    _converted(ROLE_ONLY_SPEC, variables, prefix, problems)
     policy = _converted(POLICY_ARGUMENT_SPEC, variables, prefix, problems)
     connection = _converted(ENGINE_ARGUMENT_SPEC, variables, prefix, problems)
     return problems + policy_problems(policy, prefix) + connection_problems(connection, prefix)

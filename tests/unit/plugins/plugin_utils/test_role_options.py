@@ -68,3 +68,10 @@ def test_environment_fallbacks_of_the_controller_do_not_apply(monkeypatch):
 
 def test_variables_of_other_names_are_ignored():
     assert role_problems(dict(_role(), cache_policy_report_path='relative', other_timeout=0), PREFIX) == []
+
+
+def test_the_role_only_switch_is_a_boolean_like_the_modules_sizes():
+    [problem] = role_problems(dict(_role(), cache_policy_gather_sizes='some'), PREFIX)
+    assert problem.startswith("cache_policy_gather_sizes='some': ")
+    assert role_problems(dict(_role(), cache_policy_gather_sizes='no'), PREFIX) == []
+    assert role_problems(dict(_role(), cache_policy_gather_sizes=''), PREFIX) == []
