@@ -23,7 +23,7 @@ takes a shared record. The engine decides this anew on every ``GET /system/df`` 
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, List, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
 
@@ -38,11 +38,18 @@ def lost_chains(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str, int]:
     """chain ID -> layer size of the layers no image holds once ``deleted`` are gone; empty when an
     image's layers are unknown (the chains it holds cannot be told)."""
     deleted = set(deleted)
-    if any(image.layers is None for image in snapshot.images):
+    kept = _kept_chains(snapshot, deleted)
+    if kept is None:
         return {}
-    kept = {layer.chain_id for image in snapshot.images if image.id not in deleted for layer in image.layers or []}
     return {layer.chain_id: layer.size for image in snapshot.images if image.id in deleted
             for layer in image.layers or [] if layer.chain_id not in kept}
+
+
+def _kept_chains(snapshot: Snapshot, deleted: Set[str]) -> Optional[Set[str]]:
+    """Chain IDs of every layer of the images that stay; None when an image's layers are unknown."""
+    if any(image.layers is None for image in snapshot.images):
+        return None
+    return {layer.chain_id for image in snapshot.images if image.id not in deleted for layer in image.layers or []}
 
 
 def _by_size(snapshot: Snapshot) -> Tuple[Dict[int, List[Tuple[float, str]]], Dict[int, List[Tuple[float, str]]]]:
@@ -155,17 +162,16 @@ def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Set[str]:
     whole list or below more layers: a record below a shared one stays shared), its step names one chain
     and one shared record, of the layer's size plus a blob, and no other build used that record."""
     deleted = set(deleted)
-    if any(image.layers is None for image in snapshot.images):
+    kept = _kept_chains(snapshot, deleted)
+    if kept is None:
         return set()
-    kept = {layer.chain_id for image in snapshot.images if image.id not in deleted for layer in image.layers or []}
     chains: Dict[str, Set[str]] = {}
     for image in snapshot.images:
         for layer in image.layers or []:
-            if layer_step(layer.step):
-                chains.setdefault(layer_step(layer.step), set()).add(layer.chain_id)
+            chains.setdefault(layer_step(layer.step), set()).add(layer.chain_id)
     records: Dict[str, List[BuildCacheRecord]] = {}
     for record in snapshot.build_cache:
-        if record.shared and record_step(record.description):
+        if record.shared:
             records.setdefault(record_step(record.description), []).append(record)
     released: Set[str] = set()
     for image in snapshot.images:
