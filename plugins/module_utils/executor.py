@@ -8,7 +8,7 @@ started using since the plan was made; such refusals are reported as skipped, ne
 retried with force. A concurrent prune on the engine (HTTP 409 "prune ... already running")
 is retried with backoff; when the engine still answers so after the last retry, the run stops there
 (the rest of the plan is reported as not done) instead of waiting out the backoff for every record.
-Items of one wave (see PlanItem) are deleted several at a time, images one at a time.
+Items of one wave (see PlanItem) are deleted several at a time, images of one family one at a time.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Set
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    ENGINE_WORKERS, Engine, EngineAPIError, EngineError, map_concurrently)
+    Engine, EngineAPIError, EngineError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord
@@ -122,9 +122,7 @@ class Executor:
         engine does not answer, it is gone and the run stops after recording what did succeed.
         """
         answered = (EngineAPIError, _Refused)
-        # Images go one at a time: two children of one parent deleted side by side race in the engine's
-        # parent pruning (seen on 20.10: a tagged sibling answered 404 and was counted as gone by someone else).
-        errors = map_concurrently(self._attempt, items, workers=1 if items[0].type == 'image' else ENGINE_WORKERS)
+        errors = self._attempt_by_family(items) if items[0].type == 'image' else map_concurrently(self._attempt, items)
         alive = all(error is None or isinstance(error, answered) for error in errors) or self._engine_answers()
         gone: Optional[EngineError] = None
         for item, error in zip(items, errors):
@@ -140,6 +138,22 @@ class Executor:
                 gone = gone or error
         if gone is not None:
             raise gone
+
+    def _attempt_by_family(self, items: List[PlanItem]) -> List[Optional[EngineError]]:
+        """Images of one family (a parent chain, PlanItem.family) one at a time, families side by side: two
+        children of one parent deleted side by side race in the engine's parent pruning (seen on 20.10: a tagged
+        sibling answered 404 and was counted as gone by someone else)."""
+        families: Dict[str, List[int]] = {}
+        for position, item in enumerate(items):
+            families.setdefault(item.family or item.id, []).append(position)
+        errors: List[Optional[EngineError]] = [None] * len(items)
+
+        def remove_family(positions: List[int]) -> None:
+            for position in positions:
+                errors[position] = self._attempt(items[position])
+
+        map_concurrently(remove_family, list(families.values()))
+        return errors
 
     def _engine_answers(self) -> bool:
         return self.engine.ping()

@@ -21,6 +21,12 @@ def image_last_used(image: Image, last_used: Dict[str, int]) -> int:
     return max(last_used.get(image.id, 0), image.last_tagged, image.created)
 
 
+def tag_times_matter(policy: Policy) -> bool:
+    """Whether the policy picks images by last use (an age limit on it, or least-recently-used under a budget),
+    so an image's tag time can decide whether it goes."""
+    return policy.budgeted or (policy.older_than is not None and policy.age_basis != 'created')
+
+
 def _repository(tag: str) -> str:
     name, _sep, _tag = tag.rpartition(':')
     return name if '/' not in _tag else tag
@@ -169,15 +175,17 @@ def plan_images(snapshot: Snapshot, policy: Policy, removed_containers: Set[str]
     deleted = removal.deleted
     credit = credit_bytes(removal.owners, deleted)
     # Children before parents: the engine refuses to delete an image others build on.
-    depth = {image.id: len(list(ancestors(image, by_id))) for image in images}
-    for image in sorted(images, key=lambda i: (-depth[i.id], i.id)):
+    chains = {image.id: [image.id] + [parent.id for parent in ancestors(image, by_id)] for image in images}
+    for image in sorted(images, key=lambda i: (-len(chains[i.id]), i.id)):
+        wave, family = 1 - len(chains[image.id]), chains[image.id][-1]
         if image.id in deleted:
             reason = candidates.get(image.id, 'untagged parent of a removed image')
-            plan.items.append(PlanItem('image', image.id, list(image.tags), credit[image.id], reason, wave=-depth[image.id]))
+            plan.items.append(PlanItem('image', image.id, list(image.tags), credit[image.id], reason, wave=wave,
+                                       family=family))
         elif image.id in candidates:
             plan.items.append(PlanItem('image', image.id, image.tags, 0,
                                        candidates[image.id] + ' (untag only: other images build on it)', 'untag',
-                                       wave=-depth[image.id]))
+                                       wave=wave, family=family))
     return sum(credit.values())
 
 

@@ -26,6 +26,8 @@ class PlanItem:
     # Consecutive items of one type and wave may be removed at the same time. An image's wave is
     # minus its depth, so a child never shares a wave with its parent. Not part of results or equality.
     wave: int = field(default=0, compare=False)
+    # Images of one family (the ID of the oldest ancestor in the image's parent chain) are deleted one at a time.
+    family: str = field(default='', compare=False)
 
     def as_dict(self) -> Dict[str, Any]:
         """Plain data for results."""

@@ -17,12 +17,15 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.engine import E
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import ENGINE_KEPT, Executor, Outcome, remaining_after
 from ansible_collections.cachewarden.docker.plugins.module_utils.cache_plan import PROTECTED_CACHE_TYPES, cache_old_enough
 from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
+from ansible_collections.cachewarden.docker.plugins.module_utils.image_detail import DETAIL_KEY, DetailCache, from_state
+from ansible_collections.cachewarden.docker.plugins.module_utils.image_plan import tag_times_matter
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy, policy_summary
 from ansible_collections.cachewarden.docker.plugins.module_utils.result import prune_result
 from ansible_collections.cachewarden.docker.plugins.module_utils.run_lock import EngineLock, LockTimeout, lock_path
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_build_cache, read_snapshot
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
+    read_build_cache, read_snapshot, refresh_tag_times)
 from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import (
     events_since, fold_in, load_state, save_state)
 
@@ -40,11 +43,41 @@ class PruneRun:
     warnings: List[str] = field(default_factory=list)
 
 
-def read_for(engine: Engine, policy: Policy, sizes: bool, state: Optional[Dict[str, Any]] = None) -> Snapshot:
-    """The snapshot a prune with this policy needs (the layer detail only when images are a target)."""
+def read_for(engine: Engine, policy: Policy, sizes: bool, state: Optional[Dict[str, Any]] = None,
+             known: Optional[DetailCache] = None) -> Snapshot:
+    """The snapshot a prune with this policy needs (the layer detail only when images are a target; the
+    entries of ``known`` spare the per-image reads of the images they name)."""
     return read_snapshot(engine, walk_sizes=sizes or policy.sizes_needed, image_detail=policy.images != 'none',
                          events_since=events_since(state, int(time.time())) if state is not None else None,
-                         stop_times=policy.containers)
+                         stop_times=policy.containers, known=known)
+
+
+def stored_detail(state: Dict[str, Any], warnings: List[str]) -> Optional[DetailCache]:
+    """The per-image detail a previous run left in the state; a section that does not parse is only a warning
+    (the images are read from the engine, and the next real run writes it again)."""
+    raw = state.get(DETAIL_KEY)
+    cache = from_state(raw)
+    if raw is not None and cache is None:
+        warnings.append('the per-image detail in the state file has an unknown layout: every image is read from the '
+                        'engine, and the file will be rewritten')
+    return cache
+
+
+def plan_with_fresh_tag_times(engine: Engine, snapshot: Snapshot, policy: Policy, last_used: Dict[str, int]) -> Plan:
+    """The plan, where every image it removes by last use has its tag time read now.
+
+    A tag time from the previous run's entry can only be older than the engine's (tagging moves it
+    forward), so such an image looks less recently used than it is: where the policy orders by last use,
+    the images the plan would take with an entry's tag time are read again and the plan made again, until
+    none is left. The images it keeps cannot change it: a newer time only keeps them more.
+    """
+    while True:
+        plan = make_plan(snapshot, policy, last_used)
+        stale = [] if not tag_times_matter(policy) else sorted(
+            {item.id for item in plan.items if item.type == 'image'} & snapshot.cached_tag_times)
+        if not stale:
+            return plan
+        refresh_tag_times(engine, snapshot, stale)
 
 
 def run_prune(engine: Engine, policy: Policy, check_mode: bool, sizes: bool = False,
@@ -68,9 +101,9 @@ def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, r
     state, warning = load_state(policy.state_path)
     if warning:
         run.warnings.append(warning)
-    before = read_for(engine, policy, sizes, state)
+    before = read_for(engine, policy, sizes, state, known=stored_detail(state, run.warnings))
     state = fold_in(state, before)
-    plan = make_plan(before, policy, state['images'])
+    plan = plan_with_fresh_tag_times(engine, before, policy, state['images'])
     run.warnings.extend(plan.warnings)
     summary = policy_summary(policy)
     if policy.max_deletions is not None and len(plan.items) > policy.max_deletions:
@@ -92,7 +125,7 @@ def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, r
         run.result = prune_result(plan, outcome, before, None, summary)
         return
     try:
-        after = read_for(engine, policy, sizes)
+        after = read_for(engine, policy, sizes, known=before.image_detail)
     except EngineError as exc:
         run.failed = 'removed %d items, then could not read the engine again: %s' % (len(outcome.removed), exc)
         run.result = prune_result(plan, outcome, before, None, summary)

@@ -11,7 +11,10 @@ did not compute the number (a size walk that was switched off or is not offered 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Set, Tuple
+
+if TYPE_CHECKING:  # image_detail builds on these records
+    from ansible_collections.cachewarden.docker.plugins.module_utils.image_detail import DetailCache
 
 # Networks the engine or swarm mode creates for itself: never removed, never counted as unused.
 BUILTIN_NETWORKS = frozenset(('bridge', 'host', 'none', 'ingress', 'docker_gwbridge'))
@@ -186,6 +189,10 @@ class Snapshot:
     sizes_computed: bool
     events: List[Tuple[str, int]] = field(default_factory=list)
     events_until: Optional[int] = None  # the end of the event window read, None when no events were read
+    # The per-image detail read, None when the images were not inspected.
+    image_detail: Optional[DetailCache] = None
+    # Images whose last tag time came from the previous run's entry, not from the engine now.
+    cached_tag_times: Set[str] = field(default_factory=set)
 
     def image_by_id(self) -> Dict[str, Image]:
         """Index of images by full ID."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.disk_usage import disk_usage_query, legacy_disk_usage
@@ -20,6 +21,8 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers 
     add_df_sizes, built_by_buildkit, chain_ids, image_store_name, layers_from_history, parse_build_cache, parse_containers,
     parse_images, parse_networks, parse_precise_timestamp, parse_timestamp, parse_volumes)
 from ansible_collections.cachewarden.docker.plugins.module_utils.derived_layers import derive, history_to_read
+from ansible_collections.cachewarden.docker.plugins.module_utils.image_detail import (
+    DetailCache, ImageDetail, apply_detail, detail_of, engine_key)
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import (
     BuildCacheRecord, Container, EngineInfo, Filesystem, Image, Layer, Snapshot)
 
@@ -36,43 +39,80 @@ def _filesystem(root_dir: str, docker_host: str) -> Optional[Filesystem]:
                       used_bytes=(stat.f_blocks - stat.f_bfree) * stat.f_frsize)
 
 
-def _add_image_detail(engine: Engine, images: List[Image], containerd_store: bool) -> List[str]:
-    """Layers with their sizes, the last tag time, whether BuildKit built it and, on the containerd store,
-    the content size; returns the IDs of the images whose layer sizes were derived (history not read).
+@dataclass
+class _DetailRead:
+    """How the per-image detail of one snapshot was come by."""
 
-    One inspect per image. History (one more call per image) is read where the layer sizes cannot be
-    derived from image sizes (see layers_from_history; not on the containerd store, whose sizes are not sums of
-    layers). For the images left, _add_buildkit_flags reads it where BuildKit matters.
+    listed_sizes: Dict[str, int]  # GET /images/json Size per image (GET /system/df may size it otherwise)
+    cached: Dict[str, ImageDetail]  # entries of the previous run used as they were (no engine call)
+    tags_read: Set[str] = field(default_factory=set)  # images whose tag time was read now
+    history_read: Set[str] = field(default_factory=set)
+    derived: Set[str] = field(default_factory=set)  # layer sizes derived: history not read
+
+    def buildkit_unknown(self) -> List[str]:
+        """Images whose history was never read, so whether BuildKit built them is not known."""
+        return sorted(self.derived | {image_id for image_id, detail in self.cached.items() if detail.buildkit is None})
+
+
+def _usable_detail(images: List[Image], known: Optional[DetailCache], key: str,
+                   containerd_store: bool) -> Dict[str, ImageDetail]:
+    """The previous run's entries that still stand for these images (same engine, same listed size)."""
+    if known is None or known.engine != key:
+        return {}
+    return {image.id: known.images[image.id] for image in images
+            if image.id in known.images and known.images[image.id].fits(image, containerd_store)}
+
+
+def _add_image_detail(engine: Engine, images: List[Image], containerd_store: bool,
+                      cached: Dict[str, ImageDetail]) -> _DetailRead:
+    """Layers with their sizes, the last tag time, whether BuildKit built it and, on the containerd store,
+    the content size.
+
+    Images with an entry in ``cached`` (the previous run's, see image_detail.py) take it as it is, and are
+    inspected only when their tags changed (for the new tag time). The others: one inspect each, and the
+    history (one more call per image) where the layer sizes cannot be derived from image sizes (see
+    layers_from_history; not on the containerd store, whose sizes are not sums of layers). For the images
+    left, _add_buildkit_flags reads it where BuildKit matters.
     """
-    inspects = map_concurrently(lambda image: _if_present(lambda: engine.get('/images/%s/json' % image.id)), images)
-    gone = {image.id for image, inspect in zip(images, inspects) if inspect is None}
+    read = _DetailRead(listed_sizes={image.id: image.size for image in images}, cached=dict(cached))
+    for image in images:
+        if image.id in cached:
+            apply_detail(image, cached[image.id])
+    to_inspect = [image for image in images if image.id not in cached or cached[image.id].tags != tuple(image.tags)]
+    inspects = map_concurrently(lambda image: _if_present(lambda: engine.get('/images/%s/json' % image.id)), to_inspect)
+    gone = {image.id for image, inspect in zip(to_inspect, inspects) if inspect is None}
     if gone:
         _forget_images(images, gone)
-        inspects = [inspect for inspect in inspects if inspect is not None]
+        for image_id in gone:
+            read.cached.pop(image_id, None)
     diff_ids: Dict[str, List[str]] = {}
-    for image, inspect in zip(images, inspects):
-        diff_ids[image.id] = (inspect.get('RootFS') or {}).get('Layers') or []
+    for image, inspect in zip(to_inspect, inspects):
+        if inspect is None:
+            continue
+        read.tags_read.add(image.id)
         image.last_tagged = parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
+        if image.id in read.cached:
+            continue
+        diff_ids[image.id] = (inspect.get('RootFS') or {}).get('Layers') or []
         image.created_precise = parse_precise_timestamp(inspect.get('Created'))
         if containerd_store:
             image.content_size = int(inspect.get('Size') or 0)
     by_id = {image.id: image for image in images}
-    read: Set[str] = set()
 
     def read_history(image_ids: List[str]) -> None:
         for image_id, history in zip(image_ids, _histories(engine, image_ids)):
-            read.add(image_id)
+            read.history_read.add(image_id)
             by_id[image_id].layers = layers_from_history(diff_ids[image_id], history)
             by_id[image_id].buildkit = built_by_buildkit(history)
 
     if containerd_store:
-        read_history(list(by_id))
-        return []
-    stacks = {image.id: (chain_ids(diff_ids[image.id]), image.size) for image in images}
-    known: Dict[str, int] = {}
+        read_history(sorted(diff_ids))
+        return read
+    stacks = {image_id: (chain_ids(layers), by_id[image_id].size) for image_id, layers in diff_ids.items()}
+    known = {layer.chain_id: layer.size for detail in read.cached.values() for layer in detail.layers}
     resolved: Dict[str, List[int]] = {}
     while True:
-        unread = {image_id: stack for image_id, stack in stacks.items() if image_id not in read}
+        unread = {image_id: stack for image_id, stack in stacks.items() if image_id not in read.history_read}
         resolved.update(derive({image_id: stack for image_id, stack in unread.items() if image_id not in resolved}, known))
         batch = history_to_read(unread, resolved)
         if not batch:
@@ -82,7 +122,8 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
             known.update((layer.chain_id, layer.size) for layer in by_id[image_id].layers or [])
     for image_id, sizes in resolved.items():
         by_id[image_id].layers = [Layer(chain, size) for chain, size in zip(stacks[image_id][0], sizes)]
-    return sorted(resolved)
+    read.derived.update(resolved)
+    return read
 
 
 def _histories(engine: Engine, image_ids: List[str]) -> List[List[Dict[str, Any]]]:
@@ -100,14 +141,48 @@ def _forget_images(images: List[Image], gone: Set[str]) -> None:
             image.parent = ''
 
 
-def _add_buildkit_flags(engine: Engine, images: List[Image], derived: List[str], shared_cache_sizes: Set[int]) -> None:
-    """Whether BuildKit built the images whose layers were derived, where it matters: a layer as large as a
+def _add_buildkit_flags(engine: Engine, images: List[Image], read: _DetailRead, shared_cache_sizes: Set[int]) -> None:
+    """Whether BuildKit built the images whose history was not read, where it matters: a layer as large as a
     shared build cache record (the planner links those only by size)."""
     by_id = {image.id: image for image in images}
-    wanted = [image_id for image_id in derived
-              if any(layer.size in shared_cache_sizes for layer in by_id[image_id].layers or [])]
+    wanted = [image_id for image_id in read.buildkit_unknown() if image_id in by_id
+              and any(layer.size in shared_cache_sizes for layer in by_id[image_id].layers or [])]
     for image_id, history in zip(wanted, _histories(engine, wanted)):
         by_id[image_id].buildkit = built_by_buildkit(history)
+        read.history_read.add(image_id)
+
+
+def _detail_cache(images: List[Image], read: _DetailRead, key: str) -> DetailCache:
+    """The entries of this snapshot's images, for the next read (kept in the state file by prune_run)."""
+    cache = DetailCache(engine=key)
+    for image in images:
+        detail = detail_of(image, read.listed_sizes[image.id], image.id in read.history_read
+                           or (image.id in read.cached and read.cached[image.id].buildkit is not None))
+        if detail is not None:
+            cache.images[image.id] = detail
+    return cache
+
+
+def refresh_tag_times(engine: Engine, snapshot: Snapshot, image_ids: List[str]) -> None:
+    """Read the tag time of these images again, where the snapshot took it from the previous run's entry.
+
+    Images removed since are left out of the snapshot, like at the first read."""
+    by_id = snapshot.image_by_id()
+    wanted = [by_id[image_id] for image_id in image_ids if image_id in by_id]
+    inspects = map_concurrently(lambda image: _if_present(lambda: engine.get('/images/%s/json' % image.id)), wanted)
+    gone = {image.id for image, inspect in zip(wanted, inspects) if inspect is None}
+    for image, inspect in zip(wanted, inspects):
+        snapshot.cached_tag_times.discard(image.id)
+        if inspect is not None:
+            image.last_tagged = parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
+            if snapshot.image_detail is not None and image.id in snapshot.image_detail.images:
+                snapshot.image_detail.images[image.id] = replace(snapshot.image_detail.images[image.id],
+                                                                  tags=tuple(image.tags), last_tagged=image.last_tagged)
+    if gone:
+        _forget_images(snapshot.images, gone)
+        if snapshot.image_detail is not None:
+            for image_id in gone:
+                snapshot.image_detail.images.pop(image_id, None)
 
 
 def _add_config_image(engine: Engine, container: Container) -> None:
@@ -170,13 +245,15 @@ def read_build_cache(engine: Engine) -> List[BuildCacheRecord]:
 
 
 def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = False,
-                  events_since: Optional[int] = None, stop_times: bool = False) -> Snapshot:
+                  events_since: Optional[int] = None, stop_times: bool = False,
+                  known: Optional[DetailCache] = None) -> Snapshot:
     """Read the engine once.
 
     ``walk_sizes`` lets the engine walk container layers and volumes for their sizes (costly on big
     hosts); engines older than API 1.42 always do that walk inside ``GET /system/df``.
     ``image_detail`` inspects every image for its layer sizes and last tag time (to predict freed bytes
-    and order by last use).
+    and order by last use); the entries of ``known`` (a previous read of this engine) stand in for
+    the reads of the images they name (image_detail.py).
     ``events_since`` also reads container create/start events from then until now.
     ``stop_times`` inspects stopped containers for when they stopped (their age for a prune).
     Objects removed by someone else while the snapshot is read are left out, never an error.
@@ -195,7 +272,9 @@ def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = 
                 lambda: [] if walk else engine.get('/containers/json', params={'all': 1}) or [],
                 lambda: [] if walk else (engine.get('/volumes') or {}).get('Volumes') or []])
         images = parse_images(image_listing)
-        derived = _add_image_detail(engine, images, image_store_name(info) == 'containerd') if image_detail else []
+        store, key = image_store_name(info), engine_key(str(info.get('ID') or ''), image_store_name(info))
+        read = _add_image_detail(engine, images, store == 'containerd',
+                                 _usable_detail(images, known, key, store == 'containerd')) if image_detail else None
         df = pending_df.result()
     if walk:
         container_listing = df.get('Containers') or []
@@ -211,8 +290,8 @@ def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = 
         if container.image_id in by_id:
             by_id[container.image_id].containers.append(container.id)
     build_cache = parse_build_cache(df.get('BuildCache') or [])
-    if image_detail:
-        _add_buildkit_flags(engine, images, derived,
+    if read is not None:
+        _add_buildkit_flags(engine, images, read,
                             {record.size for record in build_cache if record.shared and record.size > 0})
         map_concurrently(lambda container: _add_config_image(engine, container),
                          [container for container in containers if container.image.startswith('sha256:')])
@@ -239,4 +318,6 @@ def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = 
         sizes_computed=walk,
         events=_events(engine, events_since, taken_at) if events_since is not None else [],
         events_until=taken_at if events_since is not None else None,
+        image_detail=_detail_cache(images, read, key) if read is not None else None,
+        cached_tag_times={image.id for image in images if read is not None and image.id not in read.tags_read},
     )

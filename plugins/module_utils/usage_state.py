@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: cachewarden contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The per-host last-used file: when each image was last seen in use.
+"""The per-host state file: when each image was last seen in use, and what the per-image reads found.
 
 Docker records no "last used" time for images. Each run folds in what it can see (containers
 that exist now, container create/start events since the previous run) so least-recently-used
-ordering improves as a schedule runs. The file is small, JSON, and replaced atomically.
+ordering improves as a schedule runs. The per-image detail (layers and their sizes, see
+image_detail.py) spares the next run those reads. The file is JSON (a few hundred bytes per
+image), and replaced atomically.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import tempfile
 import time
 from typing import Any, Dict, Optional, Tuple
 
+from ansible_collections.cachewarden.docker.plugins.module_utils.image_detail import DETAIL_KEY, to_state
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Snapshot
 
 STATE_VERSION = 1
@@ -74,7 +77,10 @@ def load_state(path: str, now: Optional[int] = None) -> Tuple[Dict[str, Any], Op
         when = _seconds(seen)
         if when is not None:  # an entry that is not a time is dropped alone
             images[str(image_id)] = min(when, now)  # event times come from the engine's clock
-    return {'version': STATE_VERSION, 'events_until': events_until, 'images': images}, None
+    loaded = {'version': STATE_VERSION, 'events_until': events_until, 'images': images}
+    if DETAIL_KEY in data:  # parsed where it is used (image_detail.from_state)
+        loaded[DETAIL_KEY] = data[DETAIL_KEY]
+    return loaded, None
 
 
 def events_since(state: Dict[str, Any], now: int) -> int:
@@ -83,7 +89,8 @@ def events_since(state: Dict[str, Any], now: int) -> int:
 
 
 def fold_in(state: Dict[str, Any], snapshot: Snapshot) -> Dict[str, Any]:
-    """A new state with what the snapshot shows: container use and events. Pure."""
+    """A new state with what the snapshot shows: container use, events and the per-image detail it read
+    (the state's own is kept when the snapshot read none). Pure."""
     by_ref: Dict[str, str] = {}
     for image in snapshot.images:
         by_ref[image.id] = image.id
@@ -104,7 +111,11 @@ def fold_in(state: Dict[str, Any], snapshot: Snapshot) -> Dict[str, Any]:
     # Events were read up to the snapshot's time only when it read events; a snapshot without (the one
     # after a prune) keeps the old mark, so the next run reads the events of this run's window again.
     until = snapshot.events_until if snapshot.events_until is not None else state.get('events_until', 0)
-    return {'version': STATE_VERSION, 'events_until': until, 'images': last_used}
+    folded = {'version': STATE_VERSION, 'events_until': until, 'images': last_used}
+    detail = to_state(snapshot.image_detail) if snapshot.image_detail is not None else state.get(DETAIL_KEY)
+    if detail is not None:
+        folded[DETAIL_KEY] = detail
+    return folded
 
 
 def save_state(path: str, state: Dict[str, Any]) -> Optional[str]:

@@ -7,6 +7,8 @@ parent) and how the outcome of one wave is recorded."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import EngineAPIError, EngineError
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor, remaining_after, waves
@@ -182,3 +184,47 @@ def test_a_network_a_container_names_since_the_plan_stays():
     assert engine.deleted == []
     listing = [call for call in engine.calls if call[1] == '/containers/json'][0]
     assert json.loads(listing[2]['filters']) == {'network': ['jobs', 'n1']}
+
+
+def test_each_image_names_its_family_the_oldest_ancestor_of_its_chain():
+    base = image('base', layers=[('L1', 10)])
+    mid = image('mid', parent=base, layers=[('L2', 20)])
+    top = image('top', 'cw/app:1', parent=mid, layers=[('L3', 30)])
+    other = image('other', 'cw/other:1', parent=mid, layers=[('L4', 40)])
+    solo = image('solo', 'cw/solo:1', layers=[('S', 5)])
+    plan = make_plan(snapshot(images=[base, mid, top, other, solo]), policy(images='unused', protect_base_images=False))
+    assert {entry.id: entry.family for entry in plan.items} == {
+        top.id: base.id, other.id: base.id, mid.id: base.id, base.id: base.id, solo.id: solo.id}
+
+
+class _InFlight(ScriptedEngine):
+    """Image deletes that overlap: each waits a little and records which images were in flight beside it."""
+
+    def __init__(self):
+        super().__init__({})
+        self.lock = threading.Lock()
+        self.flying = set()
+        self.beside = []
+
+    def delete(self, path, params=None):
+        image_id = path.rsplit('/', 1)[-1]
+        with self.lock:
+            self.beside.append((image_id, set(self.flying)))
+            self.flying.add(image_id)
+        time.sleep(0.05)
+        with self.lock:
+            self.flying.discard(image_id)
+        return super().delete(path, params)
+
+
+def test_images_of_one_family_go_one_at_a_time_and_families_side_by_side():
+    items = [PlanItem('image', ident, ['cw/%s:1' % ident], 0, 'test', family=family)
+             for ident, family in (('a1', 'A'), ('a2', 'A'), ('a3', 'A'), ('b1', 'B'), ('c1', 'C'))]
+    engine = _InFlight()
+    executor = Executor(engine, validate_policy({'images': 'unused'}))
+    executor._remove_wave(items)  # pylint: disable=protected-access
+    assert sorted(item.id for item in executor.outcome.removed) == ['a1', 'a2', 'a3', 'b1', 'c1']
+    for image_id, others in engine.beside:
+        if image_id.startswith('a'):
+            assert not {other for other in others if other.startswith('a')}, 'siblings in flight together'
+    assert any(others for _image_id, others in engine.beside), 'families go side by side'
