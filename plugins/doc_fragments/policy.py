@@ -124,9 +124,11 @@ options:
   state_path:
     description:
       - Absolute path of a file on the managed host that records when each image was last seen in use, for
-        least-recently-used ordering. Updated on every run except in check mode, written atomically.
+        least-recently-used ordering, and what the per-image engine reads found (layers and their sizes, keyed by
+        image ID, which names the image's content), so that the next run reads only images it has not seen.
+        Updated on every run except in check mode, written atomically; a few hundred bytes per image.
       - A missing, corrupt or unwritable file only gives a warning; ordering then falls back to container
-        use, tag and creation times.
+        use, tag and creation times, and every image is read from the engine.
     type: path
     default: /var/lib/cachewarden/last-used.json
 '''

@@ -54,6 +54,7 @@ ENGINE_WORKERS = 8
 
 # Engine API versions at which newer parameters appear.
 API_DF_TYPE_FILTER = '1.42'        # GET /system/df?type=...
+API_IMAGE_MANIFESTS = '1.47'       # GET /images/json?manifests=1 (the containerd store's unpacked sizes)
 API_VOLUME_ANONYMOUS_LABEL = '1.42'  # the engine labels anonymous volumes com.docker.volume.anonymous
 
 

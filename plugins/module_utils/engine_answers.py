@@ -102,6 +102,7 @@ def parse_images(listing: List[Dict[str, Any]]) -> List[Image]:
             size=int(summary.get('Size') or 0),
             shared_size=-1,
             labels=dict(summary.get('Labels') or {}),
+            unpacked_size=_unpacked_size(summary.get('Manifests')),
         ))
     by_id = {image.id: image for image in images}
     for image in images:
@@ -109,6 +110,29 @@ def parse_images(listing: List[Dict[str, Any]]) -> List[Image]:
         if parent is not None:
             parent.children.append(image.id)
     return images
+
+
+def _unpacked_size(manifests: Any) -> int:
+    """The unpacked bytes of the one image manifest present (the listing's ``manifests=1``, containerd store);
+    -1 when there is none or more than one (which one a container runs is not said)."""
+    present = [entry for entry in manifests or [] if isinstance(entry, dict) and entry.get('Kind') == 'image'
+               and entry.get('Available')]
+    if len(present) != 1:
+        return -1
+    unpacked = ((present[0].get('ImageData') or {}).get('Size') or {}).get('Unpacked')
+    return int(unpacked) if isinstance(unpacked, int) and unpacked >= 0 else -1
+
+
+def add_writable_snapshots(containers: List[Container], images: List[Image]) -> None:
+    """Containerd store: a container's writable snapshot is SizeRootFs minus its image's unpacked size. The engine
+    counts those bytes twice, as SizeRw and among image layers (measured on 28.5: a container that wrote 1 MB
+    grew SizeRw by 1,007,616 and LayersSize by 1,019,904, SizeRootFs minus unpacked by 1,019,904, the disk by
+    1,057,933 with its config and log); docs/prune.md."""
+    unpacked = {image.id: image.unpacked_size for image in images}
+    for container in containers:
+        image_bytes = unpacked.get(container.image_id, -1)
+        if container.size_root_fs >= 0 and image_bytes >= 0:
+            container.snapshot_bytes = max(container.size_root_fs - image_bytes, 0)
 
 
 def add_df_sizes(images: List[Image], df_images: List[Dict[str, Any]]) -> None:
@@ -134,6 +158,7 @@ def parse_containers(listing: List[Dict[str, Any]]) -> List[Container]:
             state=item.get('State') or '',
             created=parse_timestamp(item.get('Created')),
             size_rw=int(item['SizeRw']) if item.get('SizeRw') is not None else -1,
+            size_root_fs=int(item['SizeRootFs']) if item.get('SizeRootFs') is not None else -1,
             volumes=sorted(m['Name'] for m in mounts if m.get('Type') == 'volume' and m.get('Name')),
             networks=sorted(networks),
             labels=dict(item.get('Labels') or {}),

@@ -42,7 +42,7 @@ def _plan_containers(snapshot: Snapshot, policy: Policy, plan: Plan) -> Set[str]
             add_skipped(plan, 'container', container.id, container.names, reason)
         else:
             removed.add(container.id)
-            plan.items.append(PlanItem('container', container.id, container.names, max(container.size_rw, 0),
+            plan.items.append(PlanItem('container', container.id, container.names, container.disk_bytes,
                                        'stopped container (%s)' % container.state))
     return removed
 

@@ -51,6 +51,7 @@ class Image:
     content_size: int = -1  # containerd store only: bytes of the image's blobs in the content store
     created_precise: float = 0.0  # creation with its fraction of a second, when the image was inspected
     buildkit: bool = False  # built by BuildKit (its layers may be snapshots the build cache holds)
+    unpacked_size: int = -1  # containerd store, API 1.47+: bytes of its unpacked snapshots (the listing's manifests)
 
     @property
     def untagged(self) -> bool:
@@ -89,6 +90,15 @@ class Container:
     labels: Dict[str, str]
     config_image: str = ''  # the reference it was created from, when the listing shows only an ID
     finished: int = 0  # when a stopped container stopped (State.FinishedAt), when read; 0 unknown or never ran
+    size_root_fs: int = -1  # SizeRootFs: its image's unpacked layers and its writable layer (-1 when not computed)
+    # Containerd store: bytes of its writable snapshot, which the engine counts among image layers (LayersSize)
+    # besides SizeRw; -1 elsewhere or when not known (see engine_answers.add_writable_snapshots).
+    snapshot_bytes: int = -1
+
+    @property
+    def disk_bytes(self) -> int:
+        """What removing it frees: its writable snapshot where known, else SizeRw (0 when not computed)."""
+        return self.snapshot_bytes if self.snapshot_bytes >= 0 else max(self.size_rw, 0)
 
     @property
     def active(self) -> bool:

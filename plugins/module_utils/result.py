@@ -26,16 +26,18 @@ def usage_bytes(snapshot: Snapshot, before: Optional[Snapshot] = None) -> Dict[s
     image shows its whole layer as freed image bytes once the record went too, and nothing while the
     record stays. On the containerd store the engine counts BuildKit's own snapshots among image layers
     as well as under build cache; the image row here leaves out the build cache records it counts
-    twice (docs/prune.md), so each byte is counted once.
+    twice (docs/prune.md), and the containers' writable snapshots, which it counts there as well as in SizeRw
+    (the container row counts them once, see Container.disk_bytes).
     """
     held = {record.id for record in before.build_cache if record.shared} if before is not None else set()
     own_cache = sum(r.size for r in snapshot.build_cache if not r.shared and r.id not in held)
     if snapshot.engine.image_store == 'containerd':
-        image = snapshot.layers_size - own_cache
+        image = snapshot.layers_size - own_cache - sum(c.snapshot_bytes for c in snapshot.containers
+                                                       if c.snapshot_bytes >= 0)
     else:
         image = snapshot.layers_size + _layers_left_with_records(snapshot, before, held)
     return {
-        'container': sum(c.size_rw for c in snapshot.containers if c.size_rw > 0),
+        'container': sum(c.disk_bytes for c in snapshot.containers),
         'image': image,
         'volume': sum(v.size for v in snapshot.volumes if v.size > 0),
         'network': 0,
@@ -69,7 +71,7 @@ def kept_by_rule(plan: Plan, before: Snapshot) -> Dict[str, Dict[str, int]]:
     """What the policy's own rules keep, per rule: objects and their bytes (an image's own bytes, a record's
     size unless an image holds it). For reports: which rule holds the bytes a budget still asks for."""
     sizes: Dict[Any, int] = {('image', i.id): max(i.unique_size, 0) for i in before.images}
-    sizes.update((('container', c.id), max(c.size_rw, 0)) for c in before.containers)
+    sizes.update((('container', c.id), c.disk_bytes) for c in before.containers)
     sizes.update((('volume', v.name), max(v.size, 0)) for v in before.volumes)
     sizes.update((('build_cache', r.id), 0 if r.shared else r.size) for r in before.build_cache)
     kept: Dict[str, Dict[str, int]] = {}

@@ -16,9 +16,9 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.disk_usage import disk_usage_query, legacy_disk_usage
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
-    API_DF_TYPE_FILTER, API_VOLUME_ANONYMOUS_LABEL, Engine, EngineAPIError, map_concurrently)
+    API_DF_TYPE_FILTER, API_IMAGE_MANIFESTS, API_VOLUME_ANONYMOUS_LABEL, Engine, EngineAPIError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import (
-    add_df_sizes, built_by_buildkit, chain_ids, image_store_name, layers_from_history, parse_build_cache, parse_containers,
+    add_df_sizes, add_writable_snapshots, built_by_buildkit, chain_ids, image_store_name, layers_from_history, parse_build_cache, parse_containers,
     parse_images, parse_networks, parse_precise_timestamp, parse_timestamp, parse_volumes)
 from ansible_collections.cachewarden.docker.plugins.module_utils.derived_layers import derive, history_to_read
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_detail import (
@@ -260,6 +260,8 @@ def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = 
     """
     taken_at = int(time.time())
     walk = bool(walk_sizes or not engine.supports(API_DF_TYPE_FILTER))
+    # The containerd store's unpacked image sizes (the manifests) tell its containers' writable snapshots apart.
+    image_listing_query = dict({'all': 1}, **({'manifests': 1} if engine.supports(API_IMAGE_MANIFESTS) else {}))
     with ThreadPoolExecutor(max_workers=1) as background:
         # GET /system/df is the slow call (the engine sizes every image and, with `walk`, every container layer
         # and volume): it runs while the rest is read.
@@ -267,7 +269,7 @@ def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = 
         info, image_listing, network_listing, container_listing, volume_listing = map_concurrently(
             lambda read: read(), [
                 lambda: engine.get('/info') or {},
-                lambda: engine.get('/images/json', params={'all': 1}) or [],
+                lambda: engine.get('/images/json', params=image_listing_query) or [],
                 lambda: engine.get('/networks') or [],
                 lambda: [] if walk else engine.get('/containers/json', params={'all': 1}) or [],
                 lambda: [] if walk else (engine.get('/volumes') or {}).get('Volumes') or []])
@@ -282,6 +284,8 @@ def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = 
     df_images = df.get('Images') or []
     add_df_sizes(images, df_images)
     containers = parse_containers(container_listing)
+    if store == 'containerd':
+        add_writable_snapshots(containers, images)
     if stop_times:
         vanished = set(_add_stop_times(engine, containers))
         containers = [container for container in containers if container.id not in vanished]

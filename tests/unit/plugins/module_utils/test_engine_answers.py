@@ -10,7 +10,8 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import chain_ids, image_store_name, layers_from_history, parse_timestamp
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import (
+    add_writable_snapshots, chain_ids, image_store_name, layers_from_history, parse_containers, parse_images, parse_timestamp)
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Filesystem, Image, Layer
 
 NOON = calendar.timegm((2024, 3, 1, 12, 0, 0, 0, 0, 0))  # 2024-03-01T12:00:00Z
@@ -158,3 +159,35 @@ def test_anonymous_volumes_follow_the_engines_own_label_and_only_the_local_drive
     assert labelled == {'labelled': True, hex_name: False, 'b' * 64: False, 'c' * 64: False}
     older = {v.name: v.anonymous for v in parse_volumes(listing, [], labelled_engine=False)}
     assert older == {'labelled': False, hex_name: True, 'b' * 64: False, 'c' * 64: False}
+
+
+# ---------------------------------------------------------------- containerd store: writable snapshots
+def _manifest(unpacked, kind='image', available=True):
+    return {'Kind': kind, 'Available': available, 'ImageData': {'Size': {'Unpacked': unpacked}},
+            'Size': {'Content': 1241225, 'Total': 1241225 + unpacked}}
+
+
+@pytest.mark.parametrize('manifests, expected', [
+    ([_manifest(2318336)], 2318336),
+    ([_manifest(2318336), _manifest(0, kind='attestation')], 2318336),
+    ([_manifest(2318336), _manifest(1000, available=False)], 2318336),
+    ([_manifest(2318336), _manifest(1000)], -1),  # two platforms present: which one a container runs is not said
+    (None, -1),
+    ([{'Kind': 'image', 'Available': True}], -1),
+])
+def test_the_unpacked_size_comes_from_the_one_image_manifest_present(manifests, expected):
+    (listed,) = parse_images([{'Id': 'sha256:a', 'Size': 3559561, 'Manifests': manifests}])
+    assert listed.unpacked_size == expected
+
+
+def test_a_containers_writable_snapshot_is_its_root_fs_less_its_unpacked_image():
+    """Figures of 28.5 with the containerd store: a container that wrote 1 MB."""
+    (image,) = parse_images([{'Id': 'sha256:a', 'Size': 3559561, 'Manifests': [_manifest(2318336)]}])
+    wrote, unknown_image, not_walked = parse_containers([
+        {'Id': 'c1', 'ImageID': 'sha256:a', 'SizeRw': 1007616, 'SizeRootFs': 3338240},
+        {'Id': 'c2', 'ImageID': 'sha256:gone', 'SizeRw': 4096, 'SizeRootFs': 2334720},
+        {'Id': 'c3', 'ImageID': 'sha256:a'}])
+    add_writable_snapshots([wrote, unknown_image, not_walked], [image])
+    assert (wrote.snapshot_bytes, wrote.disk_bytes) == (1019904, 1019904)
+    assert (unknown_image.snapshot_bytes, unknown_image.disk_bytes) == (-1, 4096), 'SizeRw where not known'
+    assert (not_walked.snapshot_bytes, not_walked.disk_bytes) == (-1, 0)

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import pytest
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Outcome
@@ -163,3 +166,20 @@ def test_check_mode_sets_the_facts_of_the_engine_as_it_is():
     result = prune_result(plan, None, before, None, summary, set_facts=True)
     assert result['ansible_facts'] == {'docker_cache': cache_facts(before)}
     assert result['ansible_facts']['docker_cache'] == result['docker_cache_before']
+
+
+def test_containerd_counts_a_containers_writable_snapshot_once():
+    """The engine counts it in LayersSize and as SizeRw: the container row takes the snapshot, the image row
+    leaves it out, so removing the container frees its snapshot's bytes and no image bytes."""
+    before = _host()
+    before.engine = dataclasses.replace(before.engine, image_store='containerd')
+    gone = before.containers[0]
+    gone.snapshot_bytes, gone.size_rw = 1019904, 1007616
+    before.layers_size += gone.snapshot_bytes
+    after = copy.deepcopy(before)
+    after.containers = [c for c in after.containers if c.id != gone.id]
+    after.layers_size -= gone.snapshot_bytes
+    plan = Plan(items=[PlanItem('container', gone.id, gone.names, gone.disk_bytes, 'stopped container')])
+    result = prune_result(plan, Outcome(removed=list(plan.items)), before, after, {})
+    assert result['summary']['container']['reclaimed_bytes'] == result['predicted_bytes'] == 1019904
+    assert result['summary']['image']['reclaimed_bytes'] == 0
