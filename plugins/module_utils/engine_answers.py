@@ -71,12 +71,16 @@ def chain_ids(diff_ids: Sequence[str]) -> List[str]:
 def layers_from_history(diff_ids: Sequence[str], history: Sequence[Dict[str, Any]]) -> Optional[List[Layer]]:
     """Pair each layer with its size from the image history (oldest first); None when they cannot be paired."""
     entries = list(reversed(history))  # the API lists newest first
-    sized = [entry for entry in entries if (entry.get('Size') or 0) > 0
-             or not _METADATA_STEP.match((entry.get('CreatedBy') or '').strip())]
-    if len(sized) != len(diff_ids):
-        sized = [entry for entry in entries if (entry.get('Size') or 0) > 0]
-        if len(sized) != len(diff_ids):
-            return None
+    made = [entry for entry in entries if (entry.get('Size') or 0) > 0
+            or not _METADATA_STEP.match((entry.get('CreatedBy') or '').strip())]
+    # BuildKit's WORKDIR makes a layer when it creates the directory (its history Size is 0: a directory alone);
+    # the API's history leaves out the config's empty_layer flag that would say which did.
+    workdirs = [entry for entry in entries if entry in made or (
+        (entry.get('CreatedBy') or '').startswith('WORKDIR ') and (entry.get('Comment') or '').startswith('buildkit'))]
+    sized = next((candidate for candidate in (made, workdirs, [entry for entry in entries if (entry.get('Size') or 0) > 0])
+                  if len(candidate) == len(diff_ids)), None)
+    if sized is None:
+        return None
     return [Layer(chain_id=chain, size=int(entry.get('Size') or 0), step=entry.get('CreatedBy') or '')
             for chain, entry in zip(chain_ids(diff_ids), sized)]
 

@@ -191,3 +191,19 @@ def test_a_containers_writable_snapshot_is_its_root_fs_less_its_unpacked_image()
     assert (wrote.snapshot_bytes, wrote.disk_bytes) == (1019904, 1019904)
     assert (unknown_image.snapshot_bytes, unknown_image.disk_bytes) == (-1, 4096), 'SizeRw where not known'
     assert (not_walked.snapshot_bytes, not_walked.disk_bytes) == (-1, 0)
+
+
+def test_buildkit_workdir_steps_pair_with_the_layers_they_made():
+    """Seen on 20.10 (random seed 7): two BuildKit WORKDIR steps made two layers of history Size 0."""
+    history = [  # newest first, as the API lists it
+        {'CreatedBy': 'WORKDIR /w/b', 'Size': 0, 'Comment': 'buildkit.dockerfile.v0'},
+        {'CreatedBy': 'WORKDIR /w/a', 'Size': 0, 'Comment': 'buildkit.dockerfile.v0'},
+        {'CreatedBy': 'LABEL base_image=cw/busybox:latest', 'Size': 0, 'Comment': 'buildkit.dockerfile.v0'},
+        {'CreatedBy': '/bin/busybox --install -s /bin', 'Size': 3216},
+        {'CreatedBy': '/bin/sh -c #(nop) COPY file:73e2 in /', 'Size': 1982256}]
+    diff_ids = ['sha256:' + str(n) * 64 for n in range(1, 5)]
+    layers = layers_from_history(diff_ids, history)
+    assert [(layer.size, layer.step) for layer in layers] == [
+        (1982256, '/bin/sh -c #(nop) COPY file:73e2 in /'), (3216, '/bin/busybox --install -s /bin'),
+        (0, 'WORKDIR /w/a'), (0, 'WORKDIR /w/b')]
+    assert layers_from_history(diff_ids[:3], history) is None, 'one of two WORKDIRs made a layer: which is not said'
