@@ -46,8 +46,10 @@ def test_a_containers_writable_layer_counts_once_as_on_disk(fleet: Fleet, tmp_pa
     host = fleet.host('h2')
     assert host.store == 'containerd'
     reset(fleet, host)
+    cli(host, 'container', 'prune', '--force')  # the seed's stopped containers: the run removes ours alone
     cli(host, 'run', '--name', 'cw-disk-truth', BUSYBOX_IMAGE, 'sh', '-c', 'head -c 1000000 /dev/urandom > /big')
     figures = _run(host, {'containers': True}, tmp_path)
+    assert figures['summary']['container']['removed'] == 1
     assert figures['predicted'] == figures['reclaimed'] == figures['summary']['container']['reclaimed_bytes']
     assert figures['summary']['image']['reclaimed_bytes'] == 0, 'no image went'
     assert 1_000_000 <= figures['reclaimed'] <= figures['disk_fall'] <= figures['reclaimed'] * 1.1, figures

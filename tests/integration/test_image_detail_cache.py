@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
+from counting_engine import CountingEngine
 from fleet_helpers import cli, reset
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_detail import from_state, to_state
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import validate_policy
@@ -25,7 +25,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.prune_run impor
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Snapshot
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot
 from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import load_state
-from sandbox.fleet import Fleet
+from sandbox.fleet import Fleet, Host
 
 POLICIES: List[Dict[str, Any]] = [
     {'images': 'unused', 'protect_base_images': False, 'build_cache': 'all', 'containers': True},
@@ -35,19 +35,16 @@ POLICIES: List[Dict[str, Any]] = [
 ]
 
 
-class CountingEngine(Engine):
-    """Counts the per-image reads (inspect and history)."""
-
-    per_image = 0
-
-    def get(self, path: str, params: Any = None) -> Any:
-        if path.startswith('/images/sha256:'):
-            self.per_image += 1
-        return super().get(path, params)
+def _per_image(engine: CountingEngine) -> int:
+    return engine.count(lambda path: path.startswith('/images/sha256:'))
 
 
-def _engine(docker_host: str) -> CountingEngine:
-    return CountingEngine({'docker_host': docker_host, 'api_version': 'auto', 'timeout': 60})
+def _first_read(fleet: Fleet, name: str) -> Tuple[Host, CountingEngine, Snapshot]:
+    """The host freshly seeded, and a first read of it (no entries)."""
+    host = fleet.host(name)
+    reset(fleet, host)
+    engine = CountingEngine(host.docker_host)
+    return host, engine, read_snapshot(engine, image_detail=True)
 
 
 def _detail(snapshot: Snapshot) -> Dict[str, Any]:
@@ -57,16 +54,13 @@ def _detail(snapshot: Snapshot) -> Dict[str, Any]:
 
 @pytest.mark.parametrize('name', ['h1', 'h2'])
 def test_a_read_with_the_entries_sees_what_a_fresh_read_sees(fleet: Fleet, name: str) -> None:
-    host = fleet.host(name)
-    reset(fleet, host)
-    engine = _engine(host.docker_host)
-    first = read_snapshot(engine, image_detail=True)
-    assert engine.per_image >= len(first.images) > 5
+    _host, engine, first = _first_read(fleet, name)
+    assert _per_image(engine) >= len(first.images) > 5
     # through the state file's JSON form, as the next run gets it
     stored = from_state(json.loads(json.dumps(to_state(first.image_detail))))
-    engine.per_image = 0
+    engine.paths.clear()
     warm = read_snapshot(engine, image_detail=True, known=stored)
-    assert engine.per_image == 0, 'an unchanged host needs no per-image read'
+    assert _per_image(engine) == 0, 'an unchanged host needs no per-image read'
     assert warm.cached_tag_times == {image.id for image in warm.images}
     fresh = read_snapshot(engine, image_detail=True)
     assert _detail(warm) == _detail(fresh)
@@ -81,15 +75,12 @@ def test_a_read_with_the_entries_sees_what_a_fresh_read_sees(fleet: Fleet, name:
 
 @pytest.mark.parametrize('name', ['h1', 'h2'])
 def test_only_new_images_and_new_tags_are_read(fleet: Fleet, name: str) -> None:
-    host = fleet.host(name)
-    reset(fleet, host)
-    engine = _engine(host.docker_host)
-    first = read_snapshot(engine, image_detail=True)
+    host, engine, first = _first_read(fleet, name)
     tagged = next(image for image in first.images if image.tags)
     cli(host, 'tag', tagged.id, 'cw-detail/extra:1')
-    engine.per_image = 0
+    engine.paths.clear()
     warm = read_snapshot(engine, image_detail=True, known=first.image_detail)
-    assert engine.per_image == 1, 'one inspect, for the image whose tags changed'
+    assert _per_image(engine) == 1, 'one inspect, for the image whose tags changed'
     assert tagged.id not in warm.cached_tag_times
     assert _detail(warm) == _detail(read_snapshot(engine, image_detail=True))
 
@@ -106,7 +97,7 @@ def test_an_image_tagged_again_since_the_last_run_is_not_taken_by_age(fleet: Fle
     host = fleet.host('h1')
     reset(fleet, host)
     options = {'images': 'unused', 'older_than': '10s', 'state_path': str(tmp_path / 'state.json')}
-    engine = _engine(host.docker_host)
+    engine = CountingEngine(host.docker_host)
     candidate = next(image for image in read_snapshot(engine).images if image.tags and not image.containers)
     cli(host, 'tag', candidate.id, 'cw-detail/again:1')
     first = run_prune(engine, validate_policy(options), check_mode=False)

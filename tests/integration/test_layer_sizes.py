@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any, Dict, List
 
 import pytest
+from counting_engine import CountingEngine
 from fleet_helpers import reset
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine
@@ -27,17 +28,6 @@ POLICIES: List[Dict[str, Any]] = [
     {'images': 'dangling', 'build_cache': 'unused'},
     {'images': 'unused', 'max_cache_size': '1B', 'build_cache': 'all'},
 ]
-
-
-class CountingEngine(Engine):
-    """Counts history reads."""
-
-    histories = 0
-
-    def get(self, path: str, params: Any = None) -> Any:
-        if path.endswith('/history'):
-            self.histories += 1
-        return super().get(path, params)
 
 
 def _with_every_history(engine: Engine, snapshot: Snapshot) -> Snapshot:
@@ -56,9 +46,9 @@ def _with_every_history(engine: Engine, snapshot: Snapshot) -> Snapshot:
 def test_derived_layer_sizes_plan_like_every_history(fleet: Fleet, name: str) -> None:
     host = fleet.host(name)
     reset(fleet, host)
-    engine = CountingEngine({'docker_host': host.docker_host, 'api_version': 'auto', 'timeout': 60})
+    engine = CountingEngine(host.docker_host)
     snapshot = read_snapshot(engine, image_detail=True)
-    derived_reads = engine.histories
+    derived_reads = engine.count(lambda path: path.endswith('/history'))
     reference = _with_every_history(engine, snapshot)
     graphdriver = snapshot.engine.image_store != 'containerd'
     assert len(snapshot.images) > 5
