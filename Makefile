@@ -219,19 +219,24 @@ ee-context: build
 	ansible-builder create --file execution-environment.yml --context $(EE_CONTEXT) --output-filename Containerfile
 
 # ---------------------------------------------------------------------------------------------
-# Benchmarks side by side with the peers (not part of `make test`; see docs/benchmarks.md). Brings up
-# a sandbox (Docker 28.5, overlay2) in sandbox slot BENCH_SLOT (the bench slot of sandbox/paths.py, 5), populates it at scale, runs every
-# comparison alternating, writes docs/benchmarks.md and brings the sandbox down.
-#   make bench                     full scale: 2,000 images, 5 repetitions, 25 fleet hosts
-#   make bench BENCH_QUICK=1       a tenth of the scale, 2 repetitions, 3 fleet hosts (a few minutes)
+# Benchmarks side by side with the peers (not part of `make test`; see docs/benchmarks.md). Brings up sandbox hosts
+# in sandbox slot BENCH_SLOT (the bench slot of sandbox/paths.py, 5; the hosts as benchmarks/layout.py lays them out:
+# Docker 28.5 overlay2, and Debian's Docker 20.10 for the facts), populates them at scale, runs every part
+# alternating, writes docs/benchmarks.md and brings the sandbox down. The parts: facts (on both engines), plan,
+# prune (cold and warm state file), fleet, start (the module's start and imports), curves (cost per image count
+# and per fleet size).
+#   make bench                     full scale: 2,000 images, 5 repetitions, 25 fleet hosts, curves to 4,000 images and 50 hosts
+#   make bench BENCH_QUICK=1       a tenth of the scale, 2 repetitions, 3 fleet hosts, small curves
+#   make bench BENCH_ONLY=curves   one part (or a comma list) alone
 #   make bench BENCH_REPS=3 BENCH_HOSTS=10 BENCH_ARGS="--keep --reuse"
 BENCH_REPS ?=
 BENCH_HOSTS ?=
 BENCH_QUICK ?=
+BENCH_ONLY ?=
 BENCH_ARGS ?=
 # Its own sandbox slot (see sandbox/paths.py): the demo fleet (slot 0) and the test fleets stay untouched.
 BENCH_SLOT ?= $(call slot,bench)
 .PHONY: bench
 bench: system-packages venv collection
 	CW_SANDBOX_SLOT=$(BENCH_SLOT) python -m benchmarks $(if $(BENCH_QUICK),--quick) $(if $(BENCH_REPS),--reps $(BENCH_REPS)) \
-	  $(if $(BENCH_HOSTS),--hosts $(BENCH_HOSTS)) $(BENCH_ARGS)
+	  $(if $(BENCH_HOSTS),--hosts $(BENCH_HOSTS)) $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) $(BENCH_ARGS)

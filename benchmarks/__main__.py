@@ -1,165 +1,74 @@
-"""``python -m benchmarks``: populate a sandbox engine, run the comparisons, write docs/benchmarks.md.
+"""``python -m benchmarks``: populate sandbox engines, run the comparisons and curves, write docs/benchmarks.md.
 
-Uses the sandbox of ``CW_SANDBOX_SLOT`` (see ``python -m sandbox --help``) and brings it down at the end
-unless ``--keep``.
+Uses the sandbox of ``CW_SANDBOX_SLOT`` (see ``python -m sandbox --help``; hosts as benchmarks/layout.py lays them
+out) and brings it down at the end unless ``--keep``.
 """
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from sandbox.client import docker_client
-from sandbox.lifecycle import down, up
-from sandbox.model import Host
-from sandbox.wipe import wipe_client
+from sandbox.lifecycle import down
+from sandbox.model import Fleet
 
-from . import ansible_run, compare, engine_copy, fleet_bench, report
-from .populate import Populator, counts
-from .scale import FLEET_HOST, FULL, QUICK
+from . import ansible_run, compare, curves, fleet_bench, inprocess, layout, machine, module_start, prune_bench, warm_state
+from .page import load, page
+from .population import Stock
+from .scale import CURVE_HOSTS, CURVE_HOSTS_QUICK, CURVE_IMAGES, CURVE_IMAGES_QUICK, FLEET_HOST, FULL, QUICK, Scale
 
-sys.path.insert(0, str(ansible_run.REPO / ".cache" / "collections"))
-from . import inprocess  # noqa: E402  pylint: disable=wrong-import-position
-
-ENGINE, STORE = "28.5", "overlay2"
-OURS_FACTS, REF_FACTS = "cachewarden.docker.docker_cache_facts", "community.docker.docker_host_info"
-OURS_PRUNE, REF_PRUNE = "cachewarden.docker.docker_cache_prune", "docker image prune -a -f"
-FLEET_OURS, FLEET_REF = fleet_bench.ENFORCE_NAME, fleet_bench.SHELL_NAME
-FINDINGS = Path(__file__).with_name("findings.md")
+PARTS = ("facts", "plan", "prune", "fleet", "start", "curves")
 
 
 def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def _sizes(text: str) -> list[int]:
+    return [int(item) for item in text.split(",") if item.strip()]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a tenth of the scale, 2 repetitions, 3 fleet hosts")
-    parser.add_argument("--reps", type=int, help="repetitions of each comparison (default 5, quick 2)")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the scale, 2 repetitions, 3 fleet hosts, small curves")
+    parser.add_argument("--reps", type=int, help="repetitions of the facts, planning and start comparisons (default 5, quick 2)")
     parser.add_argument("--prune-reps", type=int, help="repetitions of the prune comparison (default 3, quick 1)")
     parser.add_argument("--fleet-reps", type=int, help="repetitions of the fleet comparison (default 3, quick 1)")
+    parser.add_argument("--curve-reps", type=int, help="repetitions per point of the cost curves (default 2, quick 1)")
     parser.add_argument("--hosts", type=int, help="fleet hosts (default 25, quick 3; 0 skips the fleet comparison)")
+    parser.add_argument("--curve-images", type=_sizes, help="image counts of the image curve, e.g. 500,1000 "
+                        f"(default {','.join(map(str, CURVE_IMAGES))}, quick {','.join(map(str, CURVE_IMAGES_QUICK))}; empty skips it)")
+    parser.add_argument("--curve-hosts", type=_sizes, help="fleet sizes of the fleet curve "
+                        f"(default {','.join(map(str, CURVE_HOSTS))}, quick {','.join(map(str, CURVE_HOSTS_QUICK))}; empty skips it)")
     parser.add_argument("--forks", type=int, default=25, help="Ansible forks of the fleet runs")
     parser.add_argument("--output", type=Path, default=ansible_run.REPO / "docs" / "benchmarks.md")
     parser.add_argument("--keep", action="store_true", help="leave the sandbox up afterwards")
-    parser.add_argument("--only", default="facts,plan,prune,fleet", help="comma list of the comparisons to run")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma list of the parts to run (of {','.join(PARTS)})")
     parser.add_argument("--profile", action="store_true", help="also write a cProfile of the prune snapshot and plan")
     parser.add_argument("--render", type=Path, help="only write the page from a saved results.json")
-    parser.add_argument("--reuse", action="store_true", help="restore h1 from the copy a kept sandbox saved (same scale)")
+    parser.add_argument("--reuse", action="store_true", help="restore engines from the copies a kept sandbox saved (same scale)")
     return parser
 
 
-def _machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines()
-                      if line.startswith("MemTotal")))
-    return {"CPU": f"{cpu} ({os.cpu_count()} cores)", "RAM": f"{mem_kb / 1024 / 1024:.1f} GiB",
-            "kernel": platform.release(), "OS": platform.freedesktop_os_release().get("PRETTY_NAME", "?"),
-            "Python": platform.python_version(), "load average at start": " ".join(f"{x:.1f}" for x in os.getloadavg())}
-
-
-def _engine(host: Host) -> dict[str, Any]:
-    client = docker_client(host)
-    try:
-        version, info = client.version(), client.info()
-    finally:
-        client.close()
-    components = {item.get("Name"): item.get("Version") for item in version.get("Components") or []}
-    return {"engine": f"Docker {version.get('Version')} (API {version.get('ApiVersion')})",
-            "containerd": components.get("containerd", "?"), "storage driver": info.get("Driver"),
-            "ansible-core": _ansible_version()}
-
-
-def _ansible_version() -> str:
-    from ansible.release import __version__  # pylint: disable=import-outside-toplevel
-    return __version__
-
-
-def _population_file(host: Host) -> Path:
-    return engine_copy.saved_dir(host).with_name("bench-population.json")
-
-
-def _populate(host: Host, scale, reuse: bool) -> dict[str, Any]:
-    saved = _population_file(host)
-    if reuse and saved.is_file() and json.loads(saved.read_text(encoding="utf-8"))["scale"] == str(scale):
-        engine_copy.restore(host)
-        return json.loads(saved.read_text(encoding="utf-8"))["population"]
-    client = docker_client(host, timeout=900)
-    try:
-        started = time.perf_counter()
-        wipe_client(client)
-        timings = {"wipe (before)": time.perf_counter() - started}
-        timings.update(Populator(client, scale).run())
-        found = counts(client)
-    finally:
-        client.close()
-    timings["save the data dir (engine stopped)"] = engine_copy.save(host)
-    population = {"counts": found, "timings": timings}
-    saved.write_text(json.dumps({"scale": str(scale), "population": population}), encoding="utf-8")
-    return population
-
-
-def _image_count(host: Host) -> int:
-    client = docker_client(host)
-    try:
-        return len(client.api.images(all=True, quiet=True))
-    finally:
-        client.close()
-
-
-def page(results: dict[str, Any]) -> str:
-    """docs/benchmarks.md from ``results`` (what a run collected, or its saved results.json)."""
-    settings, comparisons = results["settings"], results["comparisons"]
-    sections, targets = [], []
-    notes = report.method_notes(results["machine"], settings["reuse"])
-    if settings.get("rendered_again"):
-        notes.append("This page was written again from the run's saved results (`python -m benchmarks --render "
-                     ".cache/bench/results.json`): the figures are that run's.")
-    if "facts" in comparisons:
-        body, rows = report.facts_section(comparisons["facts"], REF_FACTS, OURS_FACTS)
-        sections.append((f"1. Facts ({settings['reps']} repetitions, alternating)", body))
-        targets += rows
-    if "prune" in comparisons:
-        body, rows = report.prune_section(comparisons["prune"], REF_PRUNE, OURS_PRUNE, settings["expected"],
-                                          comparisons.get("inprocess_prune"))
-        sections.append((f"2. Prune ({settings['prune_reps']} repetitions, alternating, engine restored before each run)", body))
-        targets += rows
-    if "plan" in comparisons:
-        body, rows = report.planning_section(comparisons["plan"], comparisons["inprocess"])
-        sections.append((f"3. Check-mode planning ({settings['reps']} repetitions)", body))
-        targets += rows
-        if "inprocess_prune" in comparisons:
-            notes += report.prune_analysis(comparisons["inprocess_prune"], comparisons["prune"], comparisons["plan"],
-                                           OURS_PRUNE, REF_PRUNE)
-    if "fleet" in comparisons:
-        body, rows = report.fleet_section(comparisons["fleet"], FLEET_REF, FLEET_OURS, settings["hosts"],
-                                          comparisons.get("inprocess_fleet_host"))
-        sections.append((f"4. Fleet ({settings['fleet_reps']} repetitions, alternating, forks {settings['forks']})", body))
-        targets += rows
-        notes.append(f"Fleet hosts h2..h{settings['hosts'] + 1}, each populated with {FLEET_HOST} and saved in "
-                     f"{settings['fleet_population_s']:.0f} s; every run starts from those saved engines.")
-    sections.append(("5. What is ours and what is the engine's", FINDINGS.read_text(encoding="utf-8").strip().splitlines() + [""]))
-    return report.render(results, sections, targets, notes)
-
-
-def _load(path: Path) -> dict[str, Any]:
-    """Saved results with their samples as :class:`compare.Samples` again."""
-    results = json.loads(path.read_text(encoding="utf-8"))
-    for name, contenders in results["comparisons"].items():
-        if not name.startswith("inprocess"):
-            results["comparisons"][name] = {key: compare.Samples(values) for key, values in contenders.items()}
-    return results
+def _settings(args: argparse.Namespace, scale: Scale) -> dict[str, Any]:
+    only = [part for part in args.only.split(",") if part]
+    unknown = sorted(set(only) - set(PARTS))
+    if unknown:
+        raise SystemExit(f"--only: unknown parts {', '.join(unknown)} (choose from {', '.join(PARTS)})")
+    return {"reps": args.reps or (2 if args.quick else 5), "prune_reps": args.prune_reps or (1 if args.quick else 3),
+            "fleet_reps": args.fleet_reps or (1 if args.quick else 3), "curve_reps": args.curve_reps or (1 if args.quick else 2),
+            "forks": args.forks, "reuse": args.reuse, "only": ",".join(only), "scale": str(scale), "expected": scale.old_images,
+            "hosts": args.hosts if args.hosts is not None else (3 if args.quick else 25),
+            "curve_images": args.curve_images if args.curve_images is not None else list(CURVE_IMAGES_QUICK if args.quick else CURVE_IMAGES),
+            "curve_hosts": args.curve_hosts if args.curve_hosts is not None else list(CURVE_HOSTS_QUICK if args.quick else CURVE_HOSTS)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run everything (or only render saved results); write the page."""
+    """Run the parts (or only render saved results); write the page."""
     args = _parser().parse_args(argv)
     if args.render:
-        results = _load(args.render)
+        results = load(args.render)
         results["settings"]["rendered_again"] = True
     else:
         results = _run(args)
@@ -174,40 +83,37 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
-    """Bring the sandbox up, populate, compare; the results (the sandbox goes down unless --keep)."""
+    """Bring the sandbox up, run the parts asked for; the results (the sandbox goes down unless --keep)."""
     scale = QUICK if args.quick else FULL
-    settings = {"reps": args.reps or (2 if args.quick else 5), "prune_reps": args.prune_reps or (1 if args.quick else 3),
-                "fleet_reps": args.fleet_reps or (1 if args.quick else 3), "forks": args.forks, "reuse": args.reuse,
-                "hosts": args.hosts if args.hosts is not None else (3 if args.quick else 25), "expected": scale.old_images}
-    results: dict[str, Any] = {"machine": _machine(), "settings": settings, "comparisons": {}}
-    only = set(args.only.split(","))
+    settings = _settings(args, scale)
+    results: dict[str, Any] = {"machine": machine.machine(), "settings": settings, "comparisons": {}, "populations": {},
+                               "facts_engines": {}}
+    only, stock = set(settings["only"].split(",")), Stock(args.reuse)
     try:
-        _log(f"sandbox host h1: Docker {ENGINE}, {STORE}")
-        fleet = up(1, [ENGINE], [STORE], scenario="none")
-        host = fleet.host("h1")
-        results["engine"] = _engine(host)
-        inventory = fleet_bench.write_inventory(fleet, [host], "h1.ini")
-        _log(f"populating h1: {scale}")
-        results["population"] = _populate(host, scale, args.reuse)
-        _log(f"population: {results['population']}")
+        _log(f"sandbox hosts {layout.MAIN} (Docker {layout.ENGINE}), {layout.STABLE_HOST} (stable), {layout.CURVE_HOST} "
+             f"(Docker {layout.ENGINE}), {layout.STORE}")
+        fleet = layout.with_members(0)
+        main_host = fleet.host(layout.MAIN)
+        results["engine"] = machine.engine(main_host)
+        inventory = fleet_bench.write_inventory(fleet, [fleet.host(name) for name in layout.SINGLE_HOSTS], "bench.ini")
+        if only & {"facts", "plan", "prune"}:
+            _log(f"populating {main_host.name}: {scale}")
+            results["populations"][f"{main_host.name} ({machine.engine_label(main_host)})"] = stock.populate(main_host, scale)
         if "facts" in only:
-            _log("facts comparison")
-            results["comparisons"]["facts"] = compare.task_comparison(inventory, "h1", compare.FACTS_CONTENDERS, settings["reps"])
+            _facts(stock, fleet, inventory, scale, settings["reps"], results)
         if "plan" in only:
-            _plan(args, host, inventory, settings["reps"], results)
+            _plan(args, fleet, inventory, settings["reps"], results)
         if "prune" in only:
-            _log("prune in-process (restored engine)")
-            engine_copy.restore(host)
-            before_count = _image_count(host)
-            policy = {key: value for key, value in compare.PRUNE_POLICY.items() if key != "state_path"}
-            results["comparisons"]["inprocess_prune"] = inprocess.measure_prune(host.docker_host, policy)
-            _log("prune comparison (the engine is restored before each run)")
-            results["comparisons"]["prune"] = compare.task_comparison(
-                inventory, "h1", compare.PRUNE_CONTENDERS, settings["prune_reps"], before_each=lambda: engine_copy.restore(host),
-                after_each=lambda _name, _run: {"removed": before_count - _image_count(host)})
+            results["comparisons"].update(prune_bench.measure(main_host, inventory, settings["prune_reps"], _log))
         if settings["hosts"] and "fleet" in only:
-            _fleet(settings, results)
-        results["machine"]["load average at end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+            _fleet(stock, settings, results)
+        if "start" in only:
+            _log("module start: a task against a socket that does not exist, and the module's imports")
+            results["comparisons"]["start"] = module_start.start_times(inventory, main_host.name, settings["reps"])
+            results["start_imports"] = module_start.imports(inventory, main_host.name, settings["reps"])
+        if "curves" in only:
+            results["curves"] = _curves(stock, fleet, inventory, settings)
+        results["machine"]["load average at end"] = machine.load_average()
     finally:
         if not args.keep:
             _log("bringing the sandbox down")
@@ -215,33 +121,56 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def _plan(args: argparse.Namespace, host: Host, inventory: Path, reps: int, results: dict[str, Any]) -> None:
+def _facts(stock: Stock, fleet: Fleet, inventory: Path, scale: Scale, reps: int, results: dict[str, Any]) -> None:  # pylint: disable=too-many-arguments,too-many-positional-arguments
+    """The facts comparison on the main host (Docker 28.5) and on the stable host (Debian's 20.10), same population."""
+    stable = fleet.host(layout.STABLE_HOST)
+    _log(f"populating {stable.name} (the stable engine): {scale}")
+    results["populations"][f"{stable.name} ({machine.engine_label(stable)})"] = stock.populate(stable, scale)
+    for key, name in (("facts", layout.MAIN), ("facts_stable", layout.STABLE_HOST)):
+        label = machine.engine_label(fleet.host(name))
+        _log(f"facts comparison on {name} ({label})")
+        results["facts_engines"][key] = label
+        results["comparisons"][key] = compare.task_comparison(inventory, name, compare.FACTS_CONTENDERS, reps)
+
+
+def _plan(args: argparse.Namespace, fleet: Fleet, inventory: Path, reps: int, results: dict[str, Any]) -> None:
     """Check-mode prune through Ansible, and the module_utils steps in-process."""
     _log("planning: check mode and in-process")
-    results["comparisons"]["plan"] = compare.task_comparison(inventory, "h1", compare.PLAN_CONTENDERS, reps)
+    host = fleet.host(layout.MAIN)
+    results["comparisons"]["plan"] = compare.task_comparison(inventory, host.name, compare.PLAN_CONTENDERS, reps)
     policy = {key: value for key, value in compare.PRUNE_POLICY.items() if key != "state_path"}
-    results["comparisons"]["inprocess"] = inprocess.measure(host.docker_host, policy, plan_reps=reps)
+    results["comparisons"]["inprocess"] = inprocess.measure(host.docker_host, policy, warm_state.state_file(host), plan_reps=reps)
     if args.profile:
         profile_path = ansible_run.WORK / "profile-prune-snapshot.txt"
         profile_path.write_text(inprocess.profile(host.docker_host, policy), encoding="utf-8")
         _log(f"cProfile of the prune snapshot and plan: {profile_path}")
 
 
-def _fleet(settings: dict[str, Any], results: dict[str, Any]) -> None:
-    """The enforce playbook vs an ad hoc shell prune over hosts h2..h(N+1)."""
+def _fleet(stock: Stock, settings: dict[str, Any], results: dict[str, Any]) -> None:
+    """The enforce playbook vs an ad hoc shell prune over the first ``hosts`` fleet hosts."""
     hosts = settings["hosts"]
     _log(f"fleet: {hosts} hosts")
-    fleet = up(hosts + 1, [ENGINE], [STORE], scenario="none")
-    members = [fleet.host(f"h{index}") for index in range(2, hosts + 2)]
-    started = time.perf_counter()
-    fleet_bench.populate(members, FLEET_HOST)
-    settings["fleet_population_s"] = time.perf_counter() - started
+    fleet = layout.with_members(hosts)
+    members = layout.members(fleet, hosts)
+    stock.populate_many(members, FLEET_HOST)
     inventory = fleet_bench.write_inventory(fleet, members)
-    _log(f"fleet: one host's prune in-process ({members[0].name}, restored engine)")
-    engine_copy.restore(members[0])
-    results["comparisons"]["inprocess_fleet_host"] = inprocess.measure_prune(members[0].docker_host,
-                                                                             compare.fleet_module_options())
+    first = members[0]
+    _log(f"fleet: one host's prune in-process ({first.name}, restored engine)")
+    fleet_bench.restore_all([first])
+    results["comparisons"]["inprocess_fleet_host"] = inprocess.measure_prune(first.docker_host, compare.fleet_module_options(),
+                                                                             warm_state.state_file(first))
     results["comparisons"]["fleet"] = fleet_bench.compare(inventory, members, settings["fleet_reps"], settings["forks"])
+
+
+def _curves(stock: Stock, fleet: Fleet, inventory: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """The image curve on the curve host and the fleet curve."""
+    found: dict[str, Any] = {"reps": settings["curve_reps"], "forks": settings["forks"]}
+    if settings["curve_images"]:
+        found["images"] = curves.image_curve(stock, fleet.host(layout.CURVE_HOST), inventory, settings["curve_images"],
+                                             settings["curve_reps"], _log)
+    if settings["curve_hosts"]:
+        found["hosts"] = curves.fleet_curve(stock, settings["curve_hosts"], settings["curve_reps"], settings["forks"], _log)
+    return found
 
 
 if __name__ == "__main__":

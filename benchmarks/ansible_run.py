@@ -72,6 +72,11 @@ class Run:
                     found.append(f"{host}: {task['task']['name']}: {str(result.get('msg', ''))[:300]}")
         return found
 
+    def task_names_of(self, action: str) -> set[str]:
+        """Names of the tasks that ran ``action`` (the json callback records each result's action)."""
+        return {task["task"]["name"] for task in self.tasks()
+                if any(result.get("action") == action for result in task.get("hosts", {}).values())}
+
     def module_calls(self) -> dict[str, int]:
         """Host -> number of module executions on it (results carrying the ``invocation`` a module echoes back)."""
         calls: dict[str, int] = {}
@@ -111,12 +116,12 @@ def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run(command: list[str], timeout: float = 1800) -> Run:
-    """Run an ansible command under ``/usr/bin/time -v``; parse its JSON output."""
+def run(command: list[str], timeout: float = 1800, extra_env: dict[str, str] | None = None) -> Run:
+    """Run an ansible command under ``/usr/bin/time -v`` (``extra_env`` over :func:`environment`); parse its JSON output."""
     WORK.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=WORK, prefix="time-", suffix=".txt") as time_file:
         started = time.perf_counter()
-        done = subprocess.run(["/usr/bin/time", "-v", "-o", time_file.name, *command], env=environment(), capture_output=True,
+        done = subprocess.run(["/usr/bin/time", "-v", "-o", time_file.name, *command], env=environment(extra_env), capture_output=True,
                               text=True, timeout=timeout, check=False, cwd=REPO)
         wall = time.perf_counter() - started
         usage = Path(time_file.name).read_text(encoding="utf-8")
@@ -129,10 +134,11 @@ def run(command: list[str], timeout: float = 1800) -> Run:
                sum(float(seconds) for seconds in _CPU.findall(usage)))
 
 
-def playbook(inventory: Path, path: Path, extra_vars: dict[str, Any] | None = None, forks: int = 5) -> Run:
+def playbook(inventory: Path, path: Path, extra_vars: dict[str, Any] | None = None, forks: int = 5,
+             extra_env: dict[str, str] | None = None) -> Run:
     """``ansible-playbook`` of ``path`` (check mode, where wanted, is set on the task)."""
     extra = ["-e", json.dumps(extra_vars)] if extra_vars else []
-    return run([str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), *extra, str(path)])
+    return run([str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks), *extra, str(path)], extra_env=extra_env)
 
 
 def adhoc(inventory: Path, pattern: str, module: str, args: str, forks: int = 5) -> Run:

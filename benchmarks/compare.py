@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import ansible_run
+from .warm_state import STATE_PATH
 
 # Facts: cachewarden's default result vs everything docker_host_info can list vs the CLI's verbose df.
 FACTS_CONTENDERS: dict[str, dict[str, Any]] = {
@@ -16,14 +17,18 @@ FACTS_CONTENDERS: dict[str, dict[str, Any]] = {
     "docker system df -v": {"ansible.builtin.command": {"argv": ["docker", "system", "df", "-v"]}},
 }
 
-# Prune: the same set (unused images created more than 30 days ago) three ways.
+# Prune: the same set (unused images created more than 30 days ago) three ways; ours without a state file (cold)
+# and with the one a previous run on the same engine content wrote (warm, see warm_state.py).
 PRUNE_POLICY: dict[str, Any] = {"images": "unused", "older_than": "30d", "age_basis": "created", "max_deletions": 100000,
-                                "state_path": "/var/lib/docker/cachewarden-bench-last-used.json"}
+                                "state_path": STATE_PATH}
+OURS_COLD, OURS_WARM = "cachewarden.docker.docker_cache_prune (cold)", "cachewarden.docker.docker_cache_prune (warm)"
+PRUNE_CLI, PRUNE_PEER = "docker image prune -a -f", "community.docker.docker_prune"
 PRUNE_CONTENDERS: dict[str, dict[str, Any]] = {
-    "cachewarden.docker.docker_cache_prune": {"cachewarden.docker.docker_cache_prune": PRUNE_POLICY},
-    "docker image prune -a -f": {"ansible.builtin.command": {
+    OURS_COLD: {"cachewarden.docker.docker_cache_prune": PRUNE_POLICY},
+    OURS_WARM: {"cachewarden.docker.docker_cache_prune": PRUNE_POLICY},
+    PRUNE_CLI: {"ansible.builtin.command": {
         "argv": ["docker", "image", "prune", "-a", "-f", "--filter", "until=720h"]}},
-    "community.docker.docker_prune": {"community.docker.docker_prune": {
+    PRUNE_PEER: {"community.docker.docker_prune": {
         "images": True, "images_filters": {"dangling": False, "until": "720h"}}},
 }
 PLAN_CONTENDERS: dict[str, dict[str, Any]] = {
@@ -36,7 +41,7 @@ PLAN_CONTENDERS: dict[str, dict[str, Any]] = {
 FLEET_POLICY: dict[str, Any] = {
     "cache_policy_containers": True, "cache_policy_images": "unused", "cache_policy_networks": True,
     "cache_policy_build_cache": "all", "cache_policy_protect_base_images": False, "cache_policy_older_than": None,
-    "cache_policy_max_deletions": 100000, "cache_policy_state_path": "/var/lib/docker/cachewarden-bench-last-used.json"}
+    "cache_policy_max_deletions": 100000, "cache_policy_state_path": STATE_PATH}
 SUBJECT = "subject"
 
 
@@ -92,17 +97,18 @@ def _checked(run: ansible_run.Run, what: str) -> ansible_run.Run:
 
 
 def task_comparison(inventory: Path, host: str, contenders: dict[str, dict[str, Any]], reps: int,
-                    before_each: Callable[[], float] | None = None,
+                    before_each: Callable[[str], float] | None = None,
                     after_each: Callable[[str, ansible_run.Run], dict[str, float]] | None = None) -> dict[str, Samples]:
     """Run every contender's playbook once per repetition in rotated order; collect task times and result sizes.
 
-    ``before_each`` (e.g. restoring the engine) runs before every playbook; ``after_each`` adds measures.
+    ``before_each`` (e.g. restoring the engine) runs before every playbook with the contender's name and returns its
+    seconds; ``after_each`` adds measures.
     """
     playbooks = {name: task_playbook(f"bench-{index}", host, task) for index, (name, task) in enumerate(contenders.items())}
     samples = {name: Samples() for name in contenders}
     for rep in range(reps):
         for name in rotated(list(contenders), rep):
-            extra = {"reseed_s": before_each()} if before_each else {}
+            extra = {"reseed_s": before_each(name)} if before_each else {}
             run = _checked(ansible_run.playbook(inventory, playbooks[name]), name)
             task_s, ping_s = run.task_seconds(SUBJECT), run.task_seconds("ping")
             samples[name].add(task_s=task_s, ping_s=ping_s, added_s=task_s - ping_s,

@@ -6,20 +6,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sandbox import inventory as sandbox_inventory
-from sandbox.client import docker_client
 from sandbox.model import Fleet, Host
-from sandbox.wipe import wipe_client
 
 from . import ansible_run, engine_copy
 from .compare import FLEET_POLICY, Samples, rotated
-from .populate import Populator
-from .scale import Scale
 
 GROUP = "fleet"
 ENFORCE = ansible_run.REPO / "playbooks" / "enforce.yml"
 ENFORCE_NAME = "playbooks/enforce.yml (cachewarden.docker.cache_policy)"
 SHELL_NAME = "ad hoc shell: docker system prune -af"
 TASK_KEY = "task: "  # Samples keys of per-task durations (first host start to last host end)
+ROLE_TASK_PREFIX = "cachewarden.docker.cache_policy : "
+MODULE = "cachewarden.docker.docker_cache_prune"
 
 
 def machine_cpu_seconds() -> float:
@@ -35,19 +33,6 @@ def _each(hosts: list[Host], action: Callable[[Host], Any], workers: int) -> lis
         return list(pool.map(action, hosts))
 
 
-def populate(hosts: list[Host], scale: Scale, workers: int = 4) -> None:
-    """Empty each host's engine, fill it at ``scale`` and save its data dir."""
-    def one(host: Host) -> None:
-        client = docker_client(host, timeout=600)
-        try:
-            wipe_client(client)
-            Populator(client, scale, seed=host.index).run()
-        finally:
-            client.close()
-        engine_copy.save(host)
-    _each(hosts, one, workers)
-
-
 def write_inventory(fleet: Fleet, hosts: list[Host], name: str = "fleet.ini") -> Path:
     """An inventory holding only ``hosts``, in group ``fleet``."""
     subset = dataclasses.replace(fleet, hosts={host.name: host for host in hosts})
@@ -57,27 +42,51 @@ def write_inventory(fleet: Fleet, hosts: list[Host], name: str = "fleet.ini") ->
     return path
 
 
-def compare(inventory: Path, hosts: list[Host], reps: int, forks: int, restore_workers: int = 5) -> dict[str, Samples]:
+def restore_all(hosts: list[Host], workers: int = 5) -> float:
+    """Every host's engine restored from its saved copy; the seconds of the slowest."""
+    return max(_each(hosts, engine_copy.restore, workers))
+
+
+def enforce(inventory: Path, forks: int) -> ansible_run.Run:
+    """playbooks/enforce.yml over the group, with the policy that matches ``docker system prune -af``."""
+    return ansible_run.playbook(inventory, ENFORCE, extra_vars={"cachewarden_hosts": GROUP, **FLEET_POLICY}, forks=forks)
+
+
+def checked(run: ansible_run.Run, name: str) -> ansible_run.Run:
+    """``run`` when nothing failed."""
+    failures = run.failures()
+    if run.returncode != 0 or failures:
+        raise RuntimeError(f"{name} failed (rc {run.returncode}): {'; '.join(failures[:5]) or run.stderr[-1500:]}")
+    return run
+
+
+def module_and_role_seconds(run: ansible_run.Run) -> tuple[float, float]:
+    """Seconds of the module's task and of the role's other tasks (each first host start to last host end)."""
+    module_tasks = run.task_names_of(MODULE)
+    durations = run.task_durations()
+    module = sum(durations[name] for name in module_tasks)
+    role = sum(seconds for name, seconds in durations.items() if name.startswith(ROLE_TASK_PREFIX) and name not in module_tasks)
+    return module, role
+
+
+def compare(inventory: Path, hosts: list[Host], reps: int, forks: int) -> dict[str, Samples]:
     """Per repetition, in rotated order: restore every host, run one contender; wall, peak RSS, module calls per host."""
     contenders: dict[str, Callable[[], ansible_run.Run]] = {
-        ENFORCE_NAME:
-            lambda: ansible_run.playbook(inventory, ENFORCE, extra_vars={"cachewarden_hosts": GROUP, **FLEET_POLICY}, forks=forks),
+        ENFORCE_NAME: lambda: enforce(inventory, forks),
         SHELL_NAME:
             lambda: ansible_run.adhoc(inventory, GROUP, "ansible.builtin.shell", "docker system prune -af", forks=forks),
     }
     samples = {name: Samples() for name in contenders}
     for rep in range(reps):
         for name in rotated(list(contenders), rep):
-            reseed = max(_each(hosts, engine_copy.restore, restore_workers))
+            reseed = restore_all(hosts)
             cpu_before = machine_cpu_seconds()
-            run = contenders[name]()
+            run = checked(contenders[name](), name)
             cpu = machine_cpu_seconds() - cpu_before
-            failures = run.failures()
-            if run.returncode != 0 or failures:
-                raise RuntimeError(f"{name} failed (rc {run.returncode}): {'; '.join(failures[:5]) or run.stderr[-1500:]}")
             calls = run.module_calls()
+            module_s, role_s = module_and_role_seconds(run)
             samples[name].add(wall_s=run.wall, max_rss_mb=run.max_rss_kb / 1024, reseed_s=reseed, cpu_s=cpu, controller_cpu_s=run.cpu_s,
                               calls_max=max(calls.get(host.name, 0) for host in hosts),
-                              calls_min=min(calls.get(host.name, 0) for host in hosts),
+                              calls_min=min(calls.get(host.name, 0) for host in hosts), module_task_s=module_s, role_overhead_s=role_s,
                               **{TASK_KEY + task: seconds for task, seconds in run.task_durations().items()})
     return samples

@@ -28,3 +28,14 @@ FULL = Scale()
 QUICK = FULL.scaled(0.1)
 # One host of the fleet comparison: a small busy host, so 25 of them reseed in seconds.
 FLEET_HOST = dataclasses.replace(FULL.scaled(0.05), cache_records=40, steps_per_build=20)
+
+# The cost curves: one host at these image counts (FULL's shape, scaled), and fleets of FLEET_HOST hosts.
+CURVE_IMAGES = (500, 1000, 2000, 4000)
+CURVE_IMAGES_QUICK = (50, 100, 200, 400)
+CURVE_HOSTS = (5, 10, 25, 50)
+CURVE_HOSTS_QUICK = (2, 3, 5)
+
+
+def image_scale(images: int) -> Scale:
+    """FULL's shape at ``images`` images."""
+    return FULL.scaled(images / FULL.images)
