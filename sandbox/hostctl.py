@@ -19,6 +19,8 @@ SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 DOCKERD_FLAGS = "--bridge=none --iptables=false --ip-masq=false"
 ENGINE_TIMEOUT = 60.0
 SSHD_TIMEOUT = 20.0
+# Where the modules keep their state by default (state_path): each sandbox host binds a folder of its own there.
+STATE_MOUNT = "/var/lib/cachewarden"
 
 
 def _search_path(host: Host) -> str:
@@ -33,7 +35,7 @@ def _write_script(path: Path, lines: list[str]) -> None:
 
 def write_files(host: Host, public_key: Path) -> None:
     """Create the host's folders, engine and sshd configuration, and its boot scripts."""
-    for folder in (host.run_dir, host.data_dir, host.etc_dir, host.log_dir):
+    for folder in (host.run_dir, host.data_dir, host.state_dir, host.etc_dir, host.log_dir):
         folder.mkdir(parents=True, exist_ok=True)
     etc = host.etc_dir
     config: dict = {"features": {"containerd-snapshotter": True}} if host.store == "containerd" else {}
@@ -55,6 +57,7 @@ def write_files(host: Host, public_key: Path) -> None:
         "mount --make-rprivate /",
         f"mount --bind {host.run_dir} {var_run}",
         f"mount --bind {host.data_dir} /var/lib/docker",
+        f"mount --bind {host.state_dir} {STATE_MOUNT}",
         "mkdir -p /run/sshd",
         str(etc / "engine.sh"),
         f"exec /usr/sbin/sshd -D -f {etc / 'sshd_config'} -E {host.log_dir / 'sshd.log'}",
@@ -63,7 +66,8 @@ def write_files(host: Host, public_key: Path) -> None:
 
 def boot(host: Host) -> None:
     """Start the host's mount namespace, dockerd and sshd (returns without waiting for readiness)."""
-    Path("/var/lib/docker").mkdir(parents=True, exist_ok=True)
+    for mount_point in ("/var/lib/docker", STATE_MOUNT):
+        Path(mount_point).mkdir(parents=True, exist_ok=True)
     with open(host.log_dir / "start.log", "ab") as out:
         subprocess.run(["setsid", "-f", "nsenter", f"--net={NETNS_DIR / host.netns}", "unshare", "-m", "--propagation", "private",
                         str(host.etc_dir / "start.sh")], stdin=subprocess.DEVNULL, stdout=out, stderr=out, check=True)

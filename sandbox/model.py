@@ -39,6 +39,12 @@ class Host:  # pylint: disable=too-many-instance-attributes
         return Path(self.root) / "data"
 
     @property
+    def state_dir(self) -> Path:
+        """Folder bound over /var/lib/cachewarden inside the host: the modules' state and lock files, as on a host
+        of its own (else every sandbox host would share the machine's)."""
+        return Path(self.root) / "cachewarden"
+
+    @property
     def etc_dir(self) -> Path:
         """Configuration and scripts of the host."""
         return Path(self.root) / "etc"
