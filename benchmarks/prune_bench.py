@@ -23,11 +23,14 @@ def _write_warm_state(host: Host, inventory: Path, images: int) -> None:
     warm_state.save(host)
 
 
-def _in_process(host: Host, warm: bool) -> dict[str, Any]:
-    """A whole prune in-process on the restored engine, with the warm state in place or none."""
+def _in_process(host: Host, warm: bool, new_share: float = 0.0) -> dict[str, Any]:
+    """A whole prune in-process on the restored engine, with the warm state in place (``new_share`` of its images
+    left out, as if new) or none."""
     engine_copy.restore(host)
     if warm:
         warm_state.install(host)
+        if new_share:
+            warm_state.forget_share(host, new_share)
     options = {key: value for key, value in compare.PRUNE_POLICY.items() if key != "state_path"}
     return inprocess.measure_prune(host.docker_host, options, warm_state.state_file(host))
 
@@ -39,7 +42,8 @@ def measure(host: Host, inventory: Path, reps: int, log: Callable[[str], None]) 
     log("prune: the warm state (the same policy with older_than 3650d, on the restored engine)")
     _write_warm_state(host, inventory, images)
     log("prune in-process, cold and warm (restored engine)")
-    in_process = {"cold": _in_process(host, warm=False), "warm": _in_process(host, warm=True)}
+    in_process = {"cold": _in_process(host, warm=False), "warm": _in_process(host, warm=True),
+                  f"warm, {warm_state.NEW_SHARE:.0%} new": _in_process(host, warm=True, new_share=warm_state.NEW_SHARE)}
 
     def before_each(name: str) -> float:
         seconds = engine_copy.restore(host)

@@ -41,7 +41,9 @@ def prune_section(samples: dict[str, Samples], expected: int, inproc: dict[str, 
     """Tables of the prune comparison and of whole prunes in-process (cold and warm), and the target rows."""
     lines = [f"Every run starts from the same saved engine; {expected} images are unused and older than 30 days. Cold: no "
              "state file (a fresh `state_path` folder). Warm: the state folder a run that removed nothing (the same "
-             "policy with `older_than: 3650d`) wrote on the same restored engine, copied into place after each restore.", ""]
+             "policy with `older_than: 3650d`) wrote on the same restored engine, copied into place after each restore. "
+             "Warm, 5% new (in-process only): the warm state with every 20th image left out of its per-image detail, "
+             "as if those images had come since it was written.", ""]
     lines += _comparison_table(samples)
     if inproc:
         counts = ", ".join(f"{label}: {item['planned']} planned, {item['removed']} removed, {item['errors']} errors"

@@ -4,6 +4,7 @@ The state file lives under /var/lib/docker inside the host, i.e. in the data dir
 so every restore leaves a fresh, empty state dir (cold). Warm: a prune that removes nothing writes
 its state on the restored engine once; that folder is saved and copied into place after each restore.
 """
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +18,8 @@ STATE_DIR_INSIDE = Path("/var/lib/docker/cachewarden-bench")
 STATE_PATH = str(STATE_DIR_INSIDE / "last-used.json")
 # The run that writes the warm state: the same policy, but nothing is that old.
 NOTHING_THAT_OLD = {"older_than": "3650d"}
+# The share of images a "warm, some new" run finds new since the state was written.
+NEW_SHARE = 0.05
 
 
 def state_dir(host: Host) -> Path:
@@ -54,3 +57,16 @@ def install(host: Host) -> None:
     if target.exists():
         shutil.rmtree(target)
     subprocess.run(["cp", "-a", str(_saved(host)), str(target)], check=True)
+
+
+def forget_share(host: Host, share: float) -> int:
+    """Leave ``share`` of the images (every n-th by ID) out of the installed state's per-image detail, so that a run
+    reads them as images new since the state was written; returns how many."""
+    path = state_file(host)
+    state = json.loads(path.read_text(encoding="utf-8"))
+    images = state["image_detail"]["images"]
+    dropped = sorted(images)[::round(1 / share)]
+    for image_id in dropped:
+        del images[image_id]
+    path.write_text(json.dumps(state), encoding="utf-8")
+    return len(dropped)
