@@ -121,7 +121,8 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def _facts(stock: Stock, fleet: Fleet, inventory: Path, scale: Scale, reps: int, results: dict[str, Any]) -> None:  # pylint: disable=too-many-arguments,too-many-positional-arguments
+def _facts(stock: Stock, fleet: Fleet, inventory: Path, scale: Scale,  # pylint: disable=too-many-arguments,too-many-positional-arguments
+           reps: int, results: dict[str, Any]) -> None:
     """The facts comparison on the main host (Docker 28.5) and on the stable host (Debian's 20.10), same population."""
     stable = fleet.host(layout.STABLE_HOST)
     _log(f"populating {stable.name} (the stable engine): {scale}")

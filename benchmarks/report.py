@@ -12,9 +12,9 @@ def _populations(populations: dict[str, dict[str, Any]]) -> list[str]:
     kinds = list(next(iter(populations.values()))["counts"])
     lines = table(["what", *labels], [[kind, *(str(populations[label]["counts"].get(kind, "")) for label in labels)] for kind in kinds])
     steps = list(dict.fromkeys(step for population in populations.values() for step in population["timings"]))
-    return lines + table(["step", *labels], [[step, *(seconds(populations[label]["timings"][step])
-                                                     if step in populations[label]["timings"] else "" for label in labels)]
-                                            for step in steps])
+    rows = [[step, *(seconds(populations[label]["timings"][step]) if step in populations[label]["timings"] else ""
+                     for label in labels)] for step in steps]
+    return lines + table(["step", *labels], rows)
 
 
 def render(results: dict[str, Any], sections: list[tuple[str, list[str]]], targets: list[list[str]], notes: list[str]) -> str:

@@ -175,9 +175,9 @@ def refresh_tag_times(engine: Engine, snapshot: Snapshot, image_ids: List[str]) 
         snapshot.cached_tag_times.discard(image.id)
         if inspect is not None:
             image.last_tagged = parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
-            if snapshot.image_detail is not None and image.id in snapshot.image_detail.images:
-                snapshot.image_detail.images[image.id] = replace(snapshot.image_detail.images[image.id],
-                                                                  tags=tuple(image.tags), last_tagged=image.last_tagged)
+            entries = snapshot.image_detail.images if snapshot.image_detail is not None else {}
+            if image.id in entries:
+                entries[image.id] = replace(entries[image.id], tags=tuple(image.tags), last_tagged=image.last_tagged)
     if gone:
         _forget_images(snapshot.images, gone)
         if snapshot.image_detail is not None:
