@@ -79,18 +79,15 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
         if image.id in cached:
             apply_detail(image, cached[image.id])
     to_inspect = [image for image in images if image.id not in cached or cached[image.id].tags != tuple(image.tags)]
-    inspects = map_concurrently(lambda image: _if_present(lambda: engine.get('/images/%s/json' % image.id)), to_inspect)
-    gone = {image.id for image, inspect in zip(to_inspect, inspects) if inspect is None}
-    if gone:
-        _forget_images(images, gone)
-        for image_id in gone:
-            read.cached.pop(image_id, None)
+    inspects, gone = _inspect_images(engine, images, to_inspect)
+    for image_id in gone:
+        read.cached.pop(image_id, None)
     diff_ids: Dict[str, List[str]] = {}
     for image, inspect in zip(to_inspect, inspects):
         if inspect is None:
             continue
         read.tags_read.add(image.id)
-        image.last_tagged = parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
+        image.last_tagged = _last_tag_time(inspect)
         if image.id in read.cached:
             continue
         diff_ids[image.id] = (inspect.get('RootFS') or {}).get('Layers') or []
@@ -124,6 +121,20 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
         by_id[image_id].layers = [Layer(chain, size) for chain, size in zip(stacks[image_id][0], sizes)]
     read.derived.update(resolved)
     return read
+
+
+def _inspect_images(engine: Engine, images: List[Image], wanted: List[Image]) -> Tuple[List[Optional[Dict[str, Any]]], Set[str]]:
+    """The inspect answers of ``wanted`` (None for an image removed since the listing) and the IDs of those removed,
+    which are dropped from ``images`` with the links to them."""
+    inspects = map_concurrently(lambda image: _if_present(lambda: engine.get('/images/%s/json' % image.id)), wanted)
+    gone = {image.id for image, inspect in zip(wanted, inspects) if inspect is None}
+    if gone:
+        _forget_images(images, gone)
+    return inspects, gone
+
+
+def _last_tag_time(inspect: Dict[str, Any]) -> int:
+    return parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
 
 
 def _histories(engine: Engine, image_ids: List[str]) -> List[List[Dict[str, Any]]]:
@@ -169,20 +180,16 @@ def refresh_tag_times(engine: Engine, snapshot: Snapshot, image_ids: List[str]) 
     Images removed since are left out of the snapshot, like at the first read."""
     by_id = snapshot.image_by_id()
     wanted = [by_id[image_id] for image_id in image_ids if image_id in by_id]
-    inspects = map_concurrently(lambda image: _if_present(lambda: engine.get('/images/%s/json' % image.id)), wanted)
-    gone = {image.id for image, inspect in zip(wanted, inspects) if inspect is None}
+    inspects, gone = _inspect_images(engine, snapshot.images, wanted)
+    entries = snapshot.image_detail.images if snapshot.image_detail is not None else {}
     for image, inspect in zip(wanted, inspects):
         snapshot.cached_tag_times.discard(image.id)
         if inspect is not None:
-            image.last_tagged = parse_timestamp((inspect.get('Metadata') or {}).get('LastTagTime'))
-            entries = snapshot.image_detail.images if snapshot.image_detail is not None else {}
+            image.last_tagged = _last_tag_time(inspect)
             if image.id in entries:
                 entries[image.id] = replace(entries[image.id], tags=tuple(image.tags), last_tagged=image.last_tagged)
-    if gone:
-        _forget_images(snapshot.images, gone)
-        if snapshot.image_detail is not None:
-            for image_id in gone:
-                snapshot.image_detail.images.pop(image_id, None)
+    for image_id in gone:
+        entries.pop(image_id, None)
 
 
 def _add_config_image(engine: Engine, container: Container) -> None:
