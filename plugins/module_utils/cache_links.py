@@ -12,12 +12,12 @@ takes a shared record. The engine decides this anew on every ``GET /system/df`` 
   is the size of its layer exactly, so records are tied to chains by size, and by the order they were
   made where several chains have one size (record_chains).
 - the containerd store: a record is shared while its chain equals an image's whole layer list (and while a
-  shared record builds on it), and the API shows no record parents. The record at the top of a removed
-  image's chain is named by the step that made it: the record's description (``[2/2] COPY b /b``,
-  ``mount / from exec <command>``) and the image history (``COPY b /b # buildkit``) write the same step;
-  its size is the layer's plus the layer's compressed blob. Only a step that names one chain and one shared
-  record is linked (containerd_released); whatever else the removal sets free, the run finds by reading the
-  build cache again after the images went (prune_run.released_cache).
+  shared record builds on it), and the API shows no record parents. A record is named by the step that made
+  it: its description (``[2/2] COPY b /b``, ``mount / from exec <command>``) and the image history
+  (``COPY b /b # buildkit``) write the same step; its size is the layer's plus the layer's compressed blob.
+  A removed image's records go from its top down to the first step an image that stays also made
+  (containerd_released); whatever else the removal sets free, the run finds by reading the build cache
+  again after the images went (prune_run.released_cache).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def released_records(snapshot: Snapshot, deleted: Iterable[str]) -> Set[str]:
     Records of a size with lost and kept chains that cannot be paired are left to the run's second look.
     """
     if snapshot.engine.image_store == 'containerd':
-        return containerd_released(snapshot, deleted)
+        return set(containerd_released(snapshot, deleted))
     if not _linkable(snapshot):
         return set()
     lost = lost_chains(snapshot, deleted)
@@ -156,34 +156,64 @@ def layer_step(created_by: str) -> str:
     return _normal_step(created_by[:-len(_BUILDKIT_STEP)]) if created_by.endswith(_BUILDKIT_STEP) else ''
 
 
-def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Set[str]:
-    """Shared, unused records that the removal of ``deleted`` sets free on the containerd store, where that is
-    certain: the record on top of a removed image's chain, when no image that stays holds that chain (as its
-    whole list or below more layers: a record below a shared one stays shared), its step names one chain
-    and one shared record, of the layer's size plus a blob, and no other build used that record."""
+def _steps_of(snapshot: Snapshot) -> Dict[str, List[str]]:
+    """Image ID -> the BuildKit step of each of its layers, bottom first ('' for layers of other builders)."""
+    return {image.id: [layer_step(layer.step) for layer in image.layers or []] for image in snapshot.images}
+
+
+def _freed_steps(snapshot: Snapshot, deleted: Set[str]) -> Set[str]:
+    """Steps whose records no image holds once ``deleted`` are gone (the containerd store).
+
+    A removed image's records go from its top down: the top record loses the image whose whole layer list
+    it matched, and a record below loses its last holder once the record above it goes. The walk stops at the
+    first step an image that stays also made, or that no record can be told for (''): that record stays
+    shared, and so does every record below it, which may hold the walks of other removed images (repeated
+    until nothing more is held).
+    """
+    steps_of = _steps_of(snapshot)
+    held = {step for image_id, steps in steps_of.items() if image_id not in deleted for step in steps} | {''}
+    removed = [steps_of[image_id] for image_id in sorted(deleted) if image_id in steps_of]
+    while True:
+        stopped = set()
+        for steps in removed:
+            below = next((index for index in range(len(steps) - 1, -1, -1) if steps[index] in held), -1)
+            stopped.update(steps[:below + 1])
+        if stopped <= held:
+            return {step for steps in removed for step in steps} - held
+        held |= stopped
+
+
+def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str, Tuple[str, int]]:
+    """Shared, unused records that the removal of ``deleted`` sets free on the containerd store, each with the
+    removed image credited with its layer and the layer's size: the engine counts a record's own snapshot among
+    image layers, so removing the record frees that layer's size once more (docs/prune.md).
+
+    The records of the steps no image holds any more (_freed_steps), where each can be told for a layer: its
+    step names no more shared records than distinct layer chains, and its size is a layer's of that step plus
+    at most that layer's compressed blob."""
     deleted = set(deleted)
-    kept = _kept_chains(snapshot, deleted)
-    if kept is None:
-        return set()
+    if _kept_chains(snapshot, deleted) is None:
+        return {}
+    freed = _freed_steps(snapshot, deleted)
     chains: Dict[str, Set[str]] = {}
-    for image in snapshot.images:
+    layers: Dict[str, List[Tuple[int, str]]] = {}  # step -> (size, removed image), by image ID
+    for image in sorted(snapshot.images, key=lambda image: image.id):
         for layer in image.layers or []:
-            chains.setdefault(layer_step(layer.step), set()).add(layer.chain_id)
+            step = layer_step(layer.step)
+            chains.setdefault(step, set()).add(layer.chain_id)
+            if step in freed and image.id in deleted:
+                layers.setdefault(step, []).append((layer.size, image.id))
     records: Dict[str, List[BuildCacheRecord]] = {}
     for record in snapshot.build_cache:
-        if record.shared:
+        if record.shared and record_step(record.description) in freed:
             records.setdefault(record_step(record.description), []).append(record)
-    released: Set[str] = set()
-    for image in snapshot.images:
-        if image.id not in deleted or not image.layers:
-            continue
-        top = image.layers[-1]
-        step = layer_step(top.step)
-        if not step or top.chain_id in kept or chains[step] != {top.chain_id} or len(records.get(step, [])) != 1:
-            continue
-        record = records[step][0]
-        # A record another build used too (a cache hit counts) may be what a kept image's build stage or longer
-        # chain stands on, which keeps it shared whatever the image chains say.
-        if not record.in_use and record.usage_count <= 1 and top.size < record.size <= 2 * top.size + BLOB_SLACK:
-            released.add(record.id)
-    return released
+    result: Dict[str, Tuple[str, int]] = {}
+    for step, shared in records.items():
+        if len(shared) > len(chains[step]):
+            continue  # more records than layers made by the step: one of them is held by something unseen
+        for record in shared:
+            fits = [fit for fit in layers[step] if fit[0] < record.size <= 2 * fit[0] + BLOB_SLACK]
+            if fits and not record.in_use:
+                size, image_id = max(fits, key=lambda fit: fit[0])  # the first image of the largest layer
+                result[record.id] = (image_id, size)
+    return result

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Set
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import record_chains, released_records
+from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import containerd_released, record_chains, released_records
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import (
     credit_bytes, layer_owners, release_cache_held_layers)
 from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem, add_skipped, older
@@ -113,7 +113,8 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
 def credit_released_layers(snapshot: Snapshot, plan: Plan, released: Set[str]) -> None:
     """Give removed images the bytes of their layers that planned records held: with the records gone too,
     the engine frees those layers (and counts them among image layers). Layers records that stay hold count
-    nothing: they stay on disk with the build cache."""
+    nothing: they stay on disk with the build cache. On the containerd store the image's layers are its own,
+    and each planned record's snapshot counts once more (containerd_released)."""
     pairs = record_chains(snapshot)
     staying = [record for record in snapshot.build_cache if record.shared and record.id not in released]
     held_chains = {pairs[record.id] for record in staying if record.id in pairs}
@@ -122,6 +123,11 @@ def credit_released_layers(snapshot: Snapshot, plan: Plan, released: Set[str]) -
     images = [release_cache_held_layers(image, held_sizes, containerd_store, held_chains) for image in snapshot.images]
     items = [item for item in plan.items if item.type == 'image' and item.action == 'remove']
     credit = credit_bytes(layer_owners(images), {item.id for item in items})
+    if containerd_store:
+        # The record's own snapshot, which the engine counts among image layers too, goes with the record.
+        for record_id, (image_id, size) in containerd_released(snapshot, credit).items():
+            if record_id in released:
+                credit[image_id] += size
     for item in items:
         item.bytes = credit[item.id]
 

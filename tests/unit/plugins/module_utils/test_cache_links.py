@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import (
     layer_step, lost_chains, record_chains, record_step, released_records)
+from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import own_bytes
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Layer
 from ansible_collections.cachewarden.docker.plugins.module_utils.result import usage_bytes
@@ -160,11 +161,11 @@ def test_record_and_history_write_the_same_step():
     assert layer_step('/bin/sh -c #(nop) ADD file:abc in / ') == '', 'legacy builder steps are not linked'
 
 
-def test_containerd_the_record_on_top_of_a_removed_chain_is_released():
+def test_containerd_the_records_of_a_removed_chain_go_from_its_top_down_to_what_a_kept_image_made():
     snap, div1, div2 = _diverging()
     assert released_records(snap, {div1.id}) == {'r-b'}, 'r-a stays: div2 holds COPY a'
     assert released_records(snap, {div2.id}) == {'r-c'}
-    assert released_records(snap, {div1.id, div2.id}) == {'r-b', 'r-c'}, 'ancestors are left to the second look'
+    assert released_records(snap, {div1.id, div2.id}) == {'r-a', 'r-b', 'r-c'}, 'with both gone, COPY a goes too'
 
 
 def test_containerd_a_chain_an_image_that_stays_builds_on_keeps_its_record():
@@ -175,9 +176,23 @@ def test_containerd_a_chain_an_image_that_stays_builds_on_keeps_its_record():
     assert released_records(snap, {div1.id}) == set()
 
 
-def test_containerd_a_step_of_several_records_or_chains_is_not_linked():
+def test_containerd_a_record_below_a_held_one_stays_for_every_removed_image():
+    """gone1 = COPY a + COPY b and gone2 = COPY a + COPY c go; kept = COPY z + COPY c stays. gone2's top step is
+    one the kept image made, so its record stays shared and keeps COPY a, which gone1's walk would free."""
+    gone1 = _steps('gone1', 'lk/g:1', steps=[('A', 307200, 'COPY a /a # buildkit'), ('AB', 204800, 'COPY b /b # buildkit')])
+    gone2 = _steps('gone2', 'lk/g:2', steps=[('A', 307200, 'COPY a /a # buildkit'), ('AC', 102400, 'COPY c /c # buildkit')])
+    kept = _steps('kept', 'lk/k:1', steps=[('Z', 4096, 'COPY z /z # buildkit'), ('ZC', 102400, 'COPY c /c # buildkit')])
+    records = [_step_record('r-a', 608813, '[1/2] COPY a /a'), _step_record('r-b', 405435, '[2/2] COPY b /b'),
+               _step_record('r-c', 203021, '[2/2] COPY c /c'), _step_record('r-z', 8192, '[1/2] COPY z /z'),
+               _step_record('r-zc', 203021, '[2/2] COPY c /c')]
+    snap = snapshot(images=[gone1, gone2, kept], build_cache=records)
+    snap.engine = CONTAINERD
+    assert released_records(snap, {gone1.id, gone2.id}) == {'r-b'}
+
+
+def test_containerd_a_step_with_more_records_than_chains_or_made_by_a_kept_image_is_not_linked():
     snap, div1, _div2 = _diverging()
-    snap.build_cache.append(_step_record('r-b-again', 405435, '[2/3] COPY b /b'))  # the same step in another build
+    snap.build_cache.append(_step_record('r-b-again', 405435, '[2/3] COPY b /b'))  # held by no image seen
     assert released_records(snap, {div1.id}) == set()
     snap, div1, _div2 = _diverging()
     snap.images.append(_steps('other-b', 'lk/other:1', steps=[('Z', 4096, 'COPY z /z # buildkit'),
@@ -185,17 +200,28 @@ def test_containerd_a_step_of_several_records_or_chains_is_not_linked():
     assert released_records(snap, {div1.id}) == set()
 
 
-def test_containerd_a_record_of_another_size_in_use_or_used_by_another_build_is_not_linked():
+def test_containerd_a_record_of_another_size_or_in_use_is_not_linked():
     for record in (_step_record('r-b', 204800, '[2/2] COPY b /b'), _step_record('r-b', 1000000, '[2/2] COPY b /b'),
-                   _step_record('r-b', 405435, '[2/2] COPY b /b', in_use=True),
-                   replace(_step_record('r-b', 405435, '[2/2] COPY b /b'), usage_count=2)):
+                   _step_record('r-b', 405435, '[2/2] COPY b /b', in_use=True)):
         snap, div1, _div2 = _diverging()
         snap.build_cache[1] = record
         assert released_records(snap, {div1.id}) == set(), record
 
 
-def test_containerd_the_plan_names_the_released_record():
+def test_containerd_a_record_another_build_hit_goes_when_no_kept_image_made_its_step():
+    """Docker 28.5: a failed build that hit the cache of cw/bk-app:1.0's last step left that record with
+    UsageCount 2; removing the image unshared all four records of its chain."""
+    snap, div1, _div2 = _diverging()
+    snap.build_cache[1] = replace(snap.build_cache[1], usage_count=2)
+    assert released_records(snap, {div1.id}) == {'r-b'}
+
+
+def test_containerd_the_plan_names_the_released_record_and_counts_its_snapshot_with_the_image():
     snap, div1, _div2 = _diverging()
     plan = make_plan(snap, policy(images='unused', keep_images=['lk/div:2'], build_cache='unused',
                                   protect_base_images=False))
     assert sorted(item.id for item in plan.items) == sorted([div1.id, 'r-b', 'r-ctx'])
+    bytes_of = {item.id: item.bytes for item in plan.items}
+    own = own_bytes(div1, {'A': {div1.id, 'div2'}, 'AB': {div1.id}})
+    assert bytes_of[div1.id] == own + 204800, 'the image, and the snapshot of r-b (its layer) once more'
+    assert bytes_of['r-b'] == 0
