@@ -602,6 +602,19 @@ def test_containerd_store_adds_the_own_share_of_content_blobs():
     assert item(plan, a.id).bytes == 10 + 55 * 10 // 110
 
 
+def test_containerd_store_takes_the_own_part_from_an_image_of_exactly_the_shared_layers():
+    """Docker 28.5, containerd store (the demo host): cw/tools:1.0 = the base's layer + 8,192 of its own. Removing
+    it made LayersSize fall by 19,627; the share of content gave 15,479, the difference to the base 18,798."""
+    base = image('base', 'registry.example.com/base/alpine-ish:3.17', layers=[('L0', 73728)])
+    tools = image('tools', 'cw/tools:1.0', parent=base, layers=[('T', 8192)])
+    base.content_size, base.unpacked_size = 62269, 73728
+    tools.content_size, tools.unpacked_size = 72875, 81920
+    plan = plan_for(snapshot(images=[base, tools]), images='unused', keep_images=['registry.example.com/*'],
+                    protect_base_images=False)
+    assert planned(plan) == [tools.id]
+    assert item(plan, tools.id).bytes == (81920 - 73728) + (72875 - 62269)
+
+
 def test_freed_bytes_credits_each_layer_once():
     a = image('a', 'cw/a:1', layers=[('S', 100), ('A', 10)])
     b = image('b', 'cw/b:1', layers=[('S', 100), ('B', 20)])
