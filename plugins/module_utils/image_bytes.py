@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
+from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import image_total, stack_bytes
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Image, Layer
 
 
@@ -56,60 +57,43 @@ class Removal:
 def layer_owners(images: Iterable[Image]) -> Dict[str, Tuple[int, Set[str]]]:
     """layer key -> (size, images holding it).
 
-    The engine's own unique size (size minus shared size) counts as one private layer per image;
-    it also covers what the containerd store keeps besides unpacked layers (compressed blobs,
-    manifests). Layers several images hold come from the image history, keyed by chain ID.
+    Each image's own part counts as one private layer per image (own_bytes). Layers several images hold come
+    from the image history, keyed by chain ID; on the containerd store they also carry their blobs, estimated
+    (content_estimate).
     """
     images = list(images)
     holders: Dict[str, Set[str]] = {}
     sizes: Dict[str, int] = {}
+    below: Dict[str, str] = {}
     for image in images:
+        previous = ''
         for layer in image.layers or []:
             holders.setdefault(layer.chain_id, set()).add(image.id)
             sizes[layer.chain_id] = layer.size
+            below[layer.chain_id], previous = previous, layer.chain_id
+    stacks = stack_bytes(images)
+    for chain in set(sizes) & set(stacks):
+        sizes[chain] = max(stacks[chain] - stacks.get(below[chain], 0), 0)
     owners = {key: (sizes[key], ids) for key, ids in holders.items() if len(ids) > 1}
-    bases = base_images(images)
     for image in images:
-        owners['own:' + image.id] = (own_bytes(image, holders, bases), {image.id})
+        owners['own:' + image.id] = (own_bytes(image, holders, stacks), {image.id})
     return owners
 
 
-def base_images(images: Iterable[Image]) -> Dict[str, Image]:
-    """Top chain ID -> the containerd-store image whose whole layer list ends with that chain (the one of
-    least content, where several do): what an image built on exactly those layers adds is the difference."""
-    bases: Dict[str, Image] = {}
-    for image in images:
-        if image.layers and image.content_size >= 0:
-            top = image.layers[-1].chain_id
-            if top not in bases or image.content_size < bases[top].content_size:
-                bases[top] = image
-    return bases
-
-
-def own_bytes(image: Image, holders: Dict[str, Set[str]], bases: Optional[Dict[str, Image]] = None) -> int:
+def own_bytes(image: Image, holders: Dict[str, Set[str]], stacks: Optional[Dict[str, int]] = None) -> int:
     """Bytes only this image holds.
 
-    Graphdriver stores: the engine's size minus shared size, exact. The containerd store counts
-    shared unpacked snapshots but not shared content blobs in the shared size, and the API gives no
-    size per blob, so there the own part is estimated. The layers other images hold are a prefix of
-    the image's (a chain ID names every layer below it); where an image of exactly that prefix is
-    present (a parent, a base), the own part is the difference of the two images' unpacked and content
-    sizes: exact for the snapshots, off by the difference of their configs and manifests for the blobs.
-    Otherwise: unpacked layers no other image holds, plus the same share of the content blobs.
+    Graphdriver stores: the engine's size minus shared size, exact. The containerd store counts shared unpacked
+    snapshots but not shared content blobs in the shared size, so there the own part is the image's content
+    plus unpacked size less the estimated bytes of the layers other images hold (``stacks``, see
+    content_estimate.stack_bytes).
     """
     if not image.layers:
         return max(image.unique_size, 0)
     shared = [layer for layer in image.layers if len(holders.get(layer.chain_id, ())) > 1]
-    own = sum(layer.size for layer in image.layers) - sum(layer.size for layer in shared)
-    if image.content_size < 0:
-        return own
-    base = (bases or {}).get(shared[-1].chain_id) if shared else None
-    if base is not None and base.id != image.id:
-        if image.unpacked_size >= 0 and base.unpacked_size >= 0:
-            own = max(image.unpacked_size - base.unpacked_size, 0)
-        return own + max(image.content_size - base.content_size, 0)
-    unpacked = sum(layer.size for layer in image.layers)
-    return own + image.content_size * own // unpacked if own else 0
+    if image.content_size < 0 or not stacks:
+        return sum(layer.size for layer in image.layers) - sum(layer.size for layer in shared)
+    return max(image_total(image) - (stacks.get(shared[-1].chain_id, 0) if shared else 0), 0)
 
 
 def release_cache_held_layers(image: Image, cache_sizes: Set[int], containerd_store: bool,

@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: cachewarden contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Image bytes on the containerd store, estimated. Pure: no I/O.
+
+The engine counts an image there as its content blobs (compressed layers, config, manifest) plus its unpacked
+snapshots, and the API gives no size per blob; the history's layer sizes are the layers' diffs, a little under
+their snapshots. Chain IDs name every layer below them, so the layers an image shares with others are a prefix
+of its list. The bytes of a layer stack are known, but for one config and manifest, where an image of exactly
+that stack is present (a parent, a base): its content plus unpacked size. Elsewhere a layer counts its history
+size scaled as the image it is read from scales (that image's content plus unpacked size over its history sizes).
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, List
+
+from ansible_collections.cachewarden.docker.plugins.module_utils.records import Image
+
+
+def image_total(image: Image) -> int:
+    """What the engine counts for an image on the containerd store: content plus unpacked snapshots (from API
+    1.47; before it, the history's layer sizes stand in for the snapshots)."""
+    layers = image.layers or []
+    unpacked = image.unpacked_size if image.unpacked_size >= 0 else sum(layer.size for layer in layers)
+    return image.content_size + unpacked
+
+
+def stack_bytes(images: Iterable[Image]) -> Dict[str, int]:
+    """Chain ID -> estimated bytes of the layer stack up to and including that layer, for the images whose
+    content size is known (the containerd store; empty elsewhere)."""
+    known: List[Image] = sorted((image for image in images if image.layers and image.content_size >= 0),
+                                key=lambda image: image.id)
+    anchors: Dict[str, int] = {}
+    for image in known:
+        top = image.layers[-1].chain_id
+        anchors[top] = min(anchors.get(top, image_total(image)), image_total(image))
+    stacks: Dict[str, int] = {}
+    for image in known:
+        history = sum(layer.size for layer in image.layers)
+        below = 0
+        for layer in image.layers:
+            if layer.chain_id not in stacks:
+                scaled = below + (layer.size * image_total(image) // history if history else 0)
+                stacks[layer.chain_id] = anchors.get(layer.chain_id, scaled)
+            below = stacks[layer.chain_id]
+    return stacks
