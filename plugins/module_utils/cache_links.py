@@ -32,6 +32,7 @@ BLOB_SLACK = 64 * 1024
 _STEP_NUMBER = re.compile(r'^\[[^\]]*\d+/\d+\]\s+')
 _RUN_RECORD = 'mount / from exec '
 _BUILDKIT_STEP = ' # buildkit'
+_WORKDIR_STEP = 'WORKDIR '
 
 
 def lost_chains(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str, int]:
@@ -152,8 +153,12 @@ def record_step(description: str) -> str:
 
 
 def layer_step(created_by: str) -> str:
-    """The step a BuildKit-made layer came from, from its history entry; '' for layers of other builders."""
-    return _normal_step(created_by[:-len(_BUILDKIT_STEP)]) if created_by.endswith(_BUILDKIT_STEP) else ''
+    """The step a BuildKit-made layer came from, from its history entry; '' for layers of other builders.
+    BuildKit marks the steps it ran (``RUN``, ``COPY``, ``ADD``) with a comment; a ``WORKDIR`` that made a
+    layer it writes bare (the legacy builder writes ``/bin/sh -c #(nop) WORKDIR``)."""
+    if created_by.endswith(_BUILDKIT_STEP):
+        return _normal_step(created_by[:-len(_BUILDKIT_STEP)])
+    return created_by if created_by.startswith(_WORKDIR_STEP) else ''
 
 
 def _steps_of(snapshot: Snapshot) -> Dict[str, List[str]]:
@@ -188,19 +193,16 @@ def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str,
     removed image credited with its layer and the layer's size: the engine counts a record's own snapshot among
     image layers, so removing the record frees that layer's size once more (docs/prune.md).
 
-    The records of the steps no image holds any more (_freed_steps), where each can be told for a layer: its
-    step names no more shared records than distinct layer chains, and its size is a layer's of that step plus
+    The records of the steps no image holds any more (_freed_steps) whose size is a layer's of that step plus
     at most that layer's compressed blob."""
     deleted = set(deleted)
     if _kept_chains(snapshot, deleted) is None:
         return {}
     freed = _freed_steps(snapshot, deleted)
-    chains: Dict[str, Set[str]] = {}
     layers: Dict[str, List[Tuple[int, str]]] = {}  # step -> (size, removed image), by image ID
     for image in sorted(snapshot.images, key=lambda image: image.id):
         for layer in image.layers or []:
             step = layer_step(layer.step)
-            chains.setdefault(step, set()).add(layer.chain_id)
             if step in freed and image.id in deleted:
                 layers.setdefault(step, []).append((layer.size, image.id))
     records: Dict[str, List[BuildCacheRecord]] = {}
@@ -209,8 +211,7 @@ def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str,
             records.setdefault(record_step(record.description), []).append(record)
     result: Dict[str, Tuple[str, int]] = {}
     for step, shared in records.items():
-        if len(shared) > len(chains[step]):
-            continue  # more records than layers made by the step: one of them is held by something unseen
+        # Several records may carry one chain (a build made again with --no-cache): each matched the image.
         for record in shared:
             fits = [fit for fit in layers[step] if fit[0] < record.size <= 2 * fit[0] + BLOB_SLACK]
             if fits and not record.in_use:

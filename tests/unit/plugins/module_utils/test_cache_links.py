@@ -190,14 +190,27 @@ def test_containerd_a_record_below_a_held_one_stays_for_every_removed_image():
     assert released_records(snap, {gone1.id, gone2.id}) == {'r-b'}
 
 
-def test_containerd_a_step_with_more_records_than_chains_or_made_by_a_kept_image_is_not_linked():
-    snap, div1, _div2 = _diverging()
-    snap.build_cache.append(_step_record('r-b-again', 405435, '[2/3] COPY b /b'))  # held by no image seen
-    assert released_records(snap, {div1.id}) == set()
+def test_containerd_a_step_a_kept_image_made_is_not_linked_and_every_record_of_a_freed_step_is():
     snap, div1, _div2 = _diverging()
     snap.images.append(_steps('other-b', 'lk/other:1', steps=[('Z', 4096, 'COPY z /z # buildkit'),
                                                               ('ZB', 204800, 'COPY b /b # buildkit')]))
     assert released_records(snap, {div1.id}) == set()
+    snap, div1, _div2 = _diverging()
+    # The same step built again with --no-cache: a second record of the same chain, which matched the image too.
+    snap.build_cache.append(_step_record('r-b-again', 405440, '[2/2] COPY b /b'))
+    assert released_records(snap, {div1.id}) == {'r-b', 'r-b-again'}
+
+
+def test_containerd_a_buildkit_workdir_is_a_step():
+    """Docker 28.5: BuildKit writes a WORKDIR that made a layer without its comment; its record reads
+    `[3/3] WORKDIR /w/088d7df51d40`, 12,404 bytes for a 12,288-byte layer."""
+    assert layer_step('WORKDIR /w/088d7df51d40') == record_step('[3/3] WORKDIR /w/088d7df51d40') == 'WORKDIR /w/088d7df51d40'
+    assert layer_step('/bin/sh -c #(nop) WORKDIR /w/088d7df51d40') == ''
+    made = _steps('wd', 'lk/wd:1', steps=[('C', 12288, 'COPY f /data/f # buildkit'), ('CW', 12288, 'WORKDIR /w/1')])
+    records = [_step_record('r-c', 15816, '[2/3] COPY f /data/f'), _step_record('r-w', 12404, '[3/3] WORKDIR /w/1')]
+    snap = snapshot(images=[made], build_cache=records)
+    snap.engine = CONTAINERD
+    assert released_records(snap, {made.id}) == {'r-c', 'r-w'}
 
 
 def test_containerd_a_record_of_another_size_or_in_use_is_not_linked():
