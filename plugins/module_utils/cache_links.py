@@ -92,6 +92,46 @@ def record_chains(snapshot: Snapshot) -> Dict[str, str]:
         chains = chains_of.get(size, [])
         if len(chains) == len(records):
             pairs.update((record_id, chain) for (_made, chain), (_created, record_id) in zip(sorted(chains), sorted(records)))
+    return _pair_through_parents(snapshot, pairs)
+
+
+def _pair_through_parents(snapshot: Snapshot, pairs: Dict[str, str]) -> Dict[str, str]:
+    """``pairs`` and the shared records tied to a chain through the record parents (20.10 lists them).
+
+    A record's chain is its parent's and one layer more: a record whose child is tied carries the chain below
+    the child's, and a record whose one parent is tied carries the one layer of its size that BuildKit made on
+    the parent's chain (the history names the step), where there is one. A layer of size 0 (a WORKDIR on
+    20.10) is tied only this way; its record frees no bytes, but stays shared until it goes.
+    """
+    below: Dict[str, str] = {}
+    above: Dict[str, Set[str]] = {}  # chain -> the BuildKit-made chains stacked on it, by size
+    sizes: Dict[str, int] = {}
+    for image in snapshot.images:
+        previous = ''
+        for layer in image.layers or []:
+            below[layer.chain_id] = previous
+            if layer_step(layer.step):
+                above.setdefault(previous, set()).add(layer.chain_id)
+            sizes[layer.chain_id] = layer.size
+            previous = layer.chain_id
+    shared = [record for record in snapshot.build_cache if record.shared]
+    children: Dict[str, List[str]] = {}
+    for record in shared:
+        for parent in record.parents:
+            children.setdefault(parent, []).append(record.id)
+    pairs = dict(pairs)
+    changed = True
+    while changed:
+        changed = False
+        for record in shared:
+            if record.id in pairs:
+                continue
+            under = [below[pairs[child]] for child in children.get(record.id, []) if below.get(pairs.get(child, ''))]
+            if not under and len(record.parents) == 1 and record.parents[0] in pairs:
+                under = [chain for chain in above.get(pairs[record.parents[0]], ()) if sizes[chain] == record.size]
+            if len(set(under)) == 1:
+                pairs[record.id] = under[0]
+                changed = True
     return pairs
 
 

@@ -102,6 +102,31 @@ def test_shared_records_built_on_a_released_one_are_released_too():
     assert released_records(snap, {old.id}) == {'r-old', 'r-empty-step'}
 
 
+def _steps_on(base, name, tag, steps):
+    """A BuildKit-built image on ``base`` whose own layers are (chain, size, history CreatedBy) triples."""
+    made = _built(name, tag, parent=base, layers=[(chain, size) for chain, size, _step in steps])
+    made.layers = base.layers + [Layer(chain, size, step) for chain, size, step in steps]
+    return made
+
+
+def test_records_of_empty_layers_are_tied_through_their_parents():
+    """Docker 20.10, random seed 102: `FROM <legacy busybox>` + two WORKDIRs (layers of size 0) left two shared
+    `fileop target` records of size 0 on the `from local` record of the base; other images have layers of size
+    0 (legacy WORKDIRs) on the same base. Removing the image released both records."""
+    base = image('base', 'cw/busybox:1', layers=[('B1', 1000), ('B2', 10)])
+    legacy = image('legacy', 'cw/legacy:1', parent=base, layers=[('LW', 0)])
+    twice = _steps_on(base, 'twice', 'rnd/delta:prod', [('W1', 0, 'WORKDIR /w/1'), ('W2', 0, 'WORKDIR /w/2')])
+    copied = _steps_on(base, 'copied', 'cw/cedar:1', [('C', 3282, 'COPY f /f # buildkit'), ('CW', 0, 'WORKDIR /w/3')])
+    records = [_record('r-local', 0, 1.0), replace(_record('r-base', 0, 1.1), parents=['r-local']),
+               replace(_record('r-w1', 0, 2.0), parents=['r-base']), replace(_record('r-w2', 0, 2.1), parents=['r-w1']),
+               replace(_record('r-c', 3282, 3.0), parents=['r-base']), replace(_record('r-cw', 0, 3.1), parents=['r-c'])]
+    snap = snapshot(images=[base, legacy, twice, copied], build_cache=records)
+    pairs = record_chains(snap)
+    assert pairs['r-c'] == 'C' and pairs['r-base'] == 'B2' and pairs['r-w1'] == 'W1' and pairs['r-w2'] == 'W2'
+    assert released_records(snap, {twice.id}) == {'r-w1', 'r-w2'}
+    assert released_records(snap, {copied.id}) == {'r-c', 'r-cw'}
+
+
 def test_a_released_record_stays_while_a_record_built_on_it_stays_under_a_budget():
     """The budget is met before a record built on a released one is taken: the released record, which the run
     would otherwise take whatever the budget, stays too (BuildKit keeps a record while another builds on it).
