@@ -201,30 +201,33 @@ def layer_step(created_by: str) -> str:
     return created_by if created_by.startswith(_WORKDIR_STEP) else ''
 
 
-def _steps_of(snapshot: Snapshot) -> Dict[str, List[str]]:
-    """Image ID -> the BuildKit step of each of its layers, bottom first ('' for layers of other builders)."""
-    return {image.id: [layer_step(layer.step) for layer in image.layers or []] for image in snapshot.images}
+def _fits(layer_size: int, record_size: int) -> bool:
+    """Whether a containerd-store record of ``record_size`` can carry a layer of ``layer_size``: the layer's
+    snapshot plus at most its compressed blob."""
+    return layer_size < record_size <= 2 * layer_size + BLOB_SLACK
 
 
-def _freed_steps(snapshot: Snapshot, deleted: Set[str]) -> Set[str]:
-    """Steps whose records no image holds once ``deleted`` are gone (the containerd store).
+def _walk_layers(snapshot: Snapshot, deleted: Set[str]) -> Tuple[Set[Tuple[str, str]], Set[Tuple[str, str]]]:
+    """The layers, as (step, chain ID), whose records no image holds once ``deleted`` are gone, and those whose
+    records stay held (the containerd store).
 
-    A removed image's records go from its top down: the top record loses the image whose whole layer list
-    it matched, and a record below loses its last holder once the record above it goes. The walk stops at the
-    first step an image that stays also made, or that no record can be told for (''): that record stays
-    shared, and so does every record below it, which may hold the walks of other removed images (repeated
-    until nothing more is held).
+    A removed image's records go from its top down: the top record loses the image whose whole layer list it
+    matched, and a record below loses its last holder once the record above it goes. The walk stops at the
+    first layer an image that stays also holds, or that no record can be told for (no BuildKit step): that
+    record stays shared, and so does every record below it, which may hold the walks of other removed images
+    (repeated until nothing more is held).
     """
-    steps_of = _steps_of(snapshot)
-    held = {step for image_id, steps in steps_of.items() if image_id not in deleted for step in steps} | {''}
-    removed = [steps_of[image_id] for image_id in sorted(deleted) if image_id in steps_of]
+    keys = {image.id: [(layer_step(layer.step), layer.chain_id) for layer in image.layers or []]
+            for image in snapshot.images}
+    held = {key for image_id, layers in keys.items() for key in layers if image_id not in deleted or not key[0]}
+    removed = [keys[image_id] for image_id in sorted(deleted) if image_id in keys]
     while True:
         stopped = set()
-        for steps in removed:
-            below = next((index for index in range(len(steps) - 1, -1, -1) if steps[index] in held), -1)
-            stopped.update(steps[:below + 1])
+        for layers in removed:
+            below = next((index for index in range(len(layers) - 1, -1, -1) if layers[index] in held), -1)
+            stopped.update(layers[:below + 1])
         if stopped <= held:
-            return {step for steps in removed for step in steps} - held
+            return {key for layers in removed for key in layers} - held, held
         held |= stopped
 
 
@@ -233,28 +236,26 @@ def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str,
     removed image credited with its layer and the layer's size: the engine counts a record's own snapshot among
     image layers, so removing the record frees that layer's size once more (docs/prune.md).
 
-    The records of the steps no image holds any more (_freed_steps) whose size is a layer's of that step plus
-    at most that layer's compressed blob."""
+    A record is told for a layer by its step and its size (_fits). It goes when it fits a layer the walk frees
+    (_walk_layers) and none that stays held: several builds write the same step (``COPY /out /app``) for other
+    content, and two records of one chain (a build made again with --no-cache) both matched the image."""
     deleted = set(deleted)
     if _kept_chains(snapshot, deleted) is None:
         return {}
-    freed = _freed_steps(snapshot, deleted)
-    layers: Dict[str, List[Tuple[int, str]]] = {}  # step -> (size, removed image), by image ID
+    freed, held = _walk_layers(snapshot, deleted)
+    sizes = {layer.chain_id: layer.size for image in snapshot.images for layer in image.layers or []}
+    credited: Dict[Tuple[str, str], str] = {}  # freed layer -> the first removed image holding it, by ID
     for image in sorted(snapshot.images, key=lambda image: image.id):
         for layer in image.layers or []:
-            step = layer_step(layer.step)
-            if step in freed and image.id in deleted:
-                layers.setdefault(step, []).append((layer.size, image.id))
-    records: Dict[str, List[BuildCacheRecord]] = {}
-    for record in snapshot.build_cache:
-        if record.shared and record_step(record.description) in freed:
-            records.setdefault(record_step(record.description), []).append(record)
+            credited.setdefault((layer_step(layer.step), layer.chain_id), image.id)
     result: Dict[str, Tuple[str, int]] = {}
-    for step, shared in records.items():
-        # Several records may carry one chain (a build made again with --no-cache): each matched the image.
-        for record in shared:
-            fits = [fit for fit in layers[step] if fit[0] < record.size <= 2 * fit[0] + BLOB_SLACK]
-            if fits and not record.in_use:
-                size, image_id = max(fits, key=lambda fit: fit[0])  # the first image of the largest layer
-                result[record.id] = (image_id, size)
+    for record in snapshot.build_cache:
+        step = record_step(record.description)
+        if not record.shared or record.in_use or not step:
+            continue
+        fits = [(sizes[chain], credited[(step, chain)]) for key_step, chain in freed
+                if key_step == step and _fits(sizes[chain], record.size)]
+        if fits and not any(key_step == step and _fits(sizes[chain], record.size) for key_step, chain in held):
+            size, image_id = max(fits)  # the largest layer that fits, then the image
+            result[record.id] = (image_id, size)
     return result

@@ -202,17 +202,33 @@ def test_containerd_a_chain_an_image_that_stays_builds_on_keeps_its_record():
 
 
 def test_containerd_a_record_below_a_held_one_stays_for_every_removed_image():
-    """gone1 = COPY a + COPY b and gone2 = COPY a + COPY c go; kept = COPY z + COPY c stays. gone2's top step is
-    one the kept image made, so its record stays shared and keeps COPY a, which gone1's walk would free."""
+    """gone1 = COPY a + COPY b and gone2 = COPY a + COPY b2 go; kept = COPY a + COPY c stays: COPY a's record stays
+    shared under kept's top record, which keeps it for both walks."""
     gone1 = _steps('gone1', 'lk/g:1', steps=[('A', 307200, 'COPY a /a # buildkit'), ('AB', 204800, 'COPY b /b # buildkit')])
-    gone2 = _steps('gone2', 'lk/g:2', steps=[('A', 307200, 'COPY a /a # buildkit'), ('AC', 102400, 'COPY c /c # buildkit')])
-    kept = _steps('kept', 'lk/k:1', steps=[('Z', 4096, 'COPY z /z # buildkit'), ('ZC', 102400, 'COPY c /c # buildkit')])
+    gone2 = _steps('gone2', 'lk/g:2', steps=[('A', 307200, 'COPY a /a # buildkit'), ('AB2', 4096, 'COPY b2 /b # buildkit')])
+    kept = _steps('kept', 'lk/k:1', steps=[('A', 307200, 'COPY a /a # buildkit'), ('AC', 102400, 'COPY c /c # buildkit')])
     records = [_step_record('r-a', 608813, '[1/2] COPY a /a'), _step_record('r-b', 405435, '[2/2] COPY b /b'),
-               _step_record('r-c', 203021, '[2/2] COPY c /c'), _step_record('r-z', 8192, '[1/2] COPY z /z'),
-               _step_record('r-zc', 203021, '[2/2] COPY c /c')]
+               _step_record('r-b2', 8300, '[2/2] COPY b2 /b'), _step_record('r-c', 203021, '[2/2] COPY c /c')]
     snap = snapshot(images=[gone1, gone2, kept], build_cache=records)
     snap.engine = CONTAINERD
-    assert released_records(snap, {gone1.id, gone2.id}) == {'r-b'}
+    assert released_records(snap, {gone1.id, gone2.id}) == {'r-b', 'r-b2'}
+
+
+def test_containerd_one_step_written_alike_for_other_content_is_told_apart_by_size():
+    """Random seed 102 on 28.5: `COPY --from=build /out /app` made a 32,768-byte layer (record 47,080) in an image
+    that went and a 151,552-byte one in an image a container uses; only the first record went free. Records that
+    fit both a freed and a held layer of one step are left to the run's second look."""
+    gone = _steps('gone', 'rnd/quartz:2.0', steps=[('Q', 32768, 'COPY /out /app # buildkit')])
+    used = _steps('used', 'rnd/alder:1', steps=[('U', 151552, 'COPY /out /app # buildkit')])
+    records = [_step_record('r-q', 47080, '[stage-1 1/1] COPY --from=build /out /app'),
+               _step_record('r-u', 170704, '[stage-1 2/2] COPY --from=build /out /app')]
+    snap = snapshot(images=[gone, used], build_cache=records)
+    snap.engine = CONTAINERD
+    assert released_records(snap, {gone.id}) == {'r-q'}
+    same = _steps('same', 'rnd/same:1', steps=[('S', 32768, 'COPY /out /app # buildkit')])  # another 32 kB layer
+    snap = snapshot(images=[gone, used, same], build_cache=records + [_step_record('r-s', 47081, '[1/1] COPY /out /app')])
+    snap.engine = CONTAINERD
+    assert released_records(snap, {gone.id}) == set()
 
 
 def test_containerd_a_step_a_kept_image_made_is_not_linked_and_every_record_of_a_freed_step_is():
