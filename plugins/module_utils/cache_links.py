@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
+from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import stack_bytes
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
 
 # A compressed blob is at most its layer's size plus gzip's framing (the layer's size is block-rounded already).
@@ -236,26 +237,53 @@ def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str,
     removed image credited with its layer and the layer's size: the engine counts a record's own snapshot among
     image layers, so removing the record frees that layer's size once more (docs/prune.md).
 
-    A record is told for a layer by its step and its size (_fits). It goes when it fits a layer the walk frees
-    (_walk_layers) and none that stays held: several builds write the same step (``COPY /out /app``) for other
-    content, and two records of one chain (a build made again with --no-cache) both matched the image."""
+    A record is told for a layer by its step and its size (_fits). Several builds write the same step
+    (``COPY --from=build /out /app``) for other content: where a step's records and layers are as many, and
+    their sizes (the layers' as content_estimate tells them: snapshot and blob) all differ, they are paired
+    in order of size. Otherwise a record goes when it fits a layer the walk frees (_walk_layers) and none that
+    stays held; two records of one chain (a build made again with --no-cache) both matched the image."""
     deleted = set(deleted)
     if _kept_chains(snapshot, deleted) is None:
         return {}
     freed, held = _walk_layers(snapshot, deleted)
-    sizes = {layer.chain_id: layer.size for image in snapshot.images for layer in image.layers or []}
+    sizes: Dict[str, int] = {}
+    below: Dict[str, str] = {}
     credited: Dict[Tuple[str, str], str] = {}  # freed layer -> the first removed image holding it, by ID
     for image in sorted(snapshot.images, key=lambda image: image.id):
+        previous = ''
         for layer in image.layers or []:
+            sizes[layer.chain_id], below[layer.chain_id], previous = layer.size, previous, layer.chain_id
             credited.setdefault((layer_step(layer.step), layer.chain_id), image.id)
-    result: Dict[str, Tuple[str, int]] = {}
+    stacks = stack_bytes(snapshot.images)
+    estimated = {chain: stacks[chain] - stacks.get(below[chain], 0) if chain in stacks else size
+                 for chain, size in sizes.items()}
+    records: Dict[str, List[BuildCacheRecord]] = {}
     for record in snapshot.build_cache:
-        step = record_step(record.description)
-        if not record.shared or record.in_use or not step:
-            continue
-        fits = [(sizes[chain], credited[(step, chain)]) for key_step, chain in freed
-                if key_step == step and _fits(sizes[chain], record.size)]
-        if fits and not any(key_step == step and _fits(sizes[chain], record.size) for key_step, chain in held):
-            size, image_id = max(fits)  # the largest layer that fits, then the image
-            result[record.id] = (image_id, size)
+        if record.shared and not record.in_use and record_step(record.description):
+            records.setdefault(record_step(record.description), []).append(record)
+    result: Dict[str, Tuple[str, int]] = {}
+    for step, candidates in records.items():
+        layers = {chain for key_step, chain in freed | held if key_step == step}
+        paired = _paired(candidates, layers, estimated)
+        for record in candidates:
+            chain = paired.get(record.id)
+            if chain is not None and _fits(sizes[chain], record.size):
+                if (step, chain) in freed:
+                    result[record.id] = (credited[(step, chain)], sizes[chain])
+                continue
+            fits = [(sizes[chain], credited[(step, chain)]) for chain in layers
+                    if (step, chain) in freed and _fits(sizes[chain], record.size)]
+            if fits and not any((step, chain) in held and _fits(sizes[chain], record.size) for chain in layers):
+                size, image_id = max(fits)  # the largest layer that fits, then the image
+                result[record.id] = (image_id, size)
     return result
+
+
+def _paired(records: List[BuildCacheRecord], chains: Set[str], estimated: Dict[str, int]) -> Dict[str, str]:
+    """Record ID -> chain, in order of size, where records and chains are as many and no two sizes are equal."""
+    by_size = sorted(records, key=lambda record: record.size)
+    layers = sorted(chains, key=lambda chain: estimated[chain])
+    if len(by_size) != len(layers) or len({record.size for record in by_size}) < len(by_size) \
+            or len({estimated[chain] for chain in layers}) < len(layers):
+        return {}
+    return {record.id: chain for record, chain in zip(by_size, layers)}

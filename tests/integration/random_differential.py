@@ -26,7 +26,8 @@ from sandbox.randomcache import KEEP_LABEL
 from sandbox.seed import reset_host
 
 MODULE = 'cachewarden.docker.docker_cache_prune'
-DEFAULT_SEEDS = (101,)
+# make test: three seeds per store (about 3 minutes a seed and store on 2 cores); make soak runs more.
+DEFAULT_SEEDS = (101, 102, 103)
 RELEASED = 'released by the images this run removed'
 # Policies the Docker CLI can express too: the twin host runs these commands instead.
 CLI_POLICIES: List[Tuple[Dict[str, Any], List[List[str]]]] = [

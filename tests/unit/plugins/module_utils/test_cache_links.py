@@ -242,6 +242,24 @@ def test_containerd_a_step_a_kept_image_made_is_not_linked_and_every_record_of_a
     assert released_records(snap, {div1.id}) == {'r-b', 'r-b-again'}
 
 
+def test_containerd_records_of_one_step_and_size_class_are_paired_by_size():
+    """Random seed 103 on 28.5: `COPY --from=build /out /app` made a 20,480-byte layer in rnd/birch:3.1 (removed)
+    and in rnd/umber:3.1 (a container uses it); their records (31,323 and 27,172) fit both layers. The images'
+    content tells the layers apart (birch's is 4,418 bytes larger), so the larger record is birch's."""
+    base = image('base', 'cw/busybox:1', layers=[('B', 1990656)])
+    base.content_size, base.unpacked_size = 1080946, 1990656
+    birch = _steps('birch', 'rnd/birch:3.1', steps=[('B', 1990656, ''), ('BI', 20480, 'COPY /out /app # buildkit')])
+    umber = _steps('umber', 'rnd/umber:3.1', steps=[('B', 1990656, ''), ('UM', 20480, 'COPY /out /app # buildkit')])
+    birch.content_size, birch.unpacked_size = 1096523, 2011136
+    umber.content_size, umber.unpacked_size = 1092105, 2011136
+    records = [_step_record('r-umber', 27172, '[stage-1 2/2] COPY --from=build /out /app'),
+               _step_record('r-birch', 31323, '[stage-1 2/2] COPY --from=build /out /app')]
+    snap = snapshot(images=[base, birch, umber], build_cache=records)
+    snap.engine = CONTAINERD
+    assert released_records(snap, {birch.id}) == {'r-birch'}
+    assert released_records(snap, {umber.id}) == {'r-umber'}
+
+
 def test_containerd_a_buildkit_workdir_is_a_step():
     """Docker 28.5: BuildKit writes a WORKDIR that made a layer without its comment; its record reads
     `[3/3] WORKDIR /w/088d7df51d40`, 12,404 bytes for a 12,288-byte layer."""
