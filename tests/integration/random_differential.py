@@ -29,6 +29,9 @@ MODULE = 'cachewarden.docker.docker_cache_prune'
 # make test: three seeds per store (about 3 minutes a seed and store on 2 cores); make soak runs more.
 DEFAULT_SEEDS = (101, 102, 103)
 RELEASED = 'released by the images this run removed'
+# The containerd store's image bytes are an estimate: the API gives no size per blob, and each image's config and
+# manifest stay unknown (docs/prune.md). Measured on seeds 101-103: -9.2 % to +0.6 %.
+CONTAINERD_IMAGE_SHARE = 0.15
 # Policies the Docker CLI can express too: the twin host runs these commands instead.
 CLI_POLICIES: List[Tuple[Dict[str, Any], List[List[str]]]] = [
     ({'images': 'dangling', 'protect_base_images': False}, [['image', 'prune', '--force']]),
@@ -208,8 +211,9 @@ def check_case(fleet: Fleet, inventory: str, host: Host, twin: Host, seed: int, 
     assert _agrees_with_df(host, real, case), 'reclaimed %d, engine df fell %d (records set free and kept %d): %s' % (
         real['reclaimed_bytes'], case['df_fall'], case['released_kept'], where)
     summary = real['summary']
-    for kind in ('container', 'volume', 'build_cache') + (('image',) if host.store != 'containerd' else ()):
-        assert _close(check['summary'][kind]['predicted_bytes'], summary[kind]['reclaimed_bytes'], 0.01), \
+    for kind in ('container', 'image', 'volume', 'build_cache'):
+        share = CONTAINERD_IMAGE_SHARE if (kind, host.store) == ('image', 'containerd') else 0.01
+        assert _close(check['summary'][kind]['predicted_bytes'], summary[kind]['reclaimed_bytes'], share), \
             '%s predicted %d, reclaimed %d: %s' % (kind, check['summary'][kind]['predicted_bytes'],
                                                    summary[kind]['reclaimed_bytes'], where)
         if not summary[kind]['removed']:
