@@ -9,15 +9,16 @@ takes a shared record. The engine decides this anew on every ``GET /system/df`` 
 - graphdriver stores (overlay2): a record is shared while its layer chain is a prefix of the layers of
   any image. The chains that lose their last image when a set of images goes are exact (image inspect
   gives every layer's chain ID); which record carries which chain the API does not say. A record's size
-  is the size of its layer exactly, so records are tied to chains by size, and by the order they were
-  made where several chains have one size (record_chains).
+  is the size of its layer exactly, so records are tied to chains by size, by the order they were made
+  where several chains have one size, and along the record parents where the engine lists them
+  (record_chains).
 - the containerd store: a record is shared while its chain equals an image's whole layer list (and while a
   shared record builds on it), and the API shows no record parents. A record is named by the step that made
   it: its description (``[2/2] COPY b /b``, ``mount / from exec <command>``) and the image history
   (``COPY b /b # buildkit``) write the same step; its size is the layer's plus the layer's compressed blob.
-  A removed image's records go from its top down to the first step an image that stays also made
-  (containerd_released); whatever else the removal sets free, the run finds by reading the build cache
-  again after the images went (prune_run.released_cache).
+  A removed image's records go from its top down to the first layer an image that stays also holds, each
+  told by its step and size (containerd_released); whatever else the removal sets free, the run finds by
+  reading the build cache again after the images went (prune_run.released_cache).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import stack_bytes
+from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import layer_bytes
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
 
 # A compressed blob is at most its layer's size plus gzip's framing (the layer's size is block-rounded already).
@@ -105,7 +106,7 @@ def _pair_through_parents(snapshot: Snapshot, pairs: Dict[str, str]) -> Dict[str
     20.10) is tied only this way; its record frees no bytes, but stays shared until it goes.
     """
     below: Dict[str, str] = {}
-    above: Dict[str, Set[str]] = {}  # chain -> the BuildKit-made chains stacked on it, by size
+    above: Dict[str, Set[str]] = {}  # chain -> the BuildKit-made chains stacked on it
     sizes: Dict[str, int] = {}
     for image in snapshot.images:
         previous = ''
@@ -247,16 +248,12 @@ def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str,
         return {}
     freed, held = _walk_layers(snapshot, deleted)
     sizes: Dict[str, int] = {}
-    below: Dict[str, str] = {}
     credited: Dict[Tuple[str, str], str] = {}  # freed layer -> the first removed image holding it, by ID
     for image in sorted(snapshot.images, key=lambda image: image.id):
-        previous = ''
         for layer in image.layers or []:
-            sizes[layer.chain_id], below[layer.chain_id], previous = layer.size, previous, layer.chain_id
+            sizes[layer.chain_id] = layer.size
             credited.setdefault((layer_step(layer.step), layer.chain_id), image.id)
-    stacks = stack_bytes(snapshot.images)
-    estimated = {chain: stacks[chain] - stacks.get(below[chain], 0) if chain in stacks else size
-                 for chain, size in sizes.items()}
+    estimated = dict(sizes, **layer_bytes(snapshot.images))
     records: Dict[str, List[BuildCacheRecord]] = {}
     for record in snapshot.build_cache:
         if record.shared and not record.in_use and record_step(record.description):

@@ -45,3 +45,16 @@ def stack_bytes(images: Iterable[Image]) -> Dict[str, int]:
                 stacks[layer.chain_id] = anchors.get(layer.chain_id, scaled)
             below = stacks[layer.chain_id]
     return stacks
+
+
+def layer_bytes(images: Iterable[Image]) -> Dict[str, int]:
+    """Chain ID -> estimated bytes of that one layer (snapshot and blob; with the config and manifest of an image
+    that ends there): its stack less the stack below it (stack_bytes)."""
+    images = list(images)
+    stacks = stack_bytes(images)
+    below: Dict[str, str] = {}
+    for image in images:
+        previous = ''
+        for layer in image.layers or []:
+            below[layer.chain_id], previous = previous, layer.chain_id
+    return {chain: max(stack - stacks.get(below[chain], 0), 0) for chain, stack in stacks.items()}

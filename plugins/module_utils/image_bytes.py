@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import image_total, stack_bytes
+from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import image_total, layer_bytes, stack_bytes
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Image, Layer
 
 
@@ -64,16 +64,12 @@ def layer_owners(images: Iterable[Image]) -> Dict[str, Tuple[int, Set[str]]]:
     images = list(images)
     holders: Dict[str, Set[str]] = {}
     sizes: Dict[str, int] = {}
-    below: Dict[str, str] = {}
     for image in images:
-        previous = ''
         for layer in image.layers or []:
             holders.setdefault(layer.chain_id, set()).add(image.id)
             sizes[layer.chain_id] = layer.size
-            below[layer.chain_id], previous = previous, layer.chain_id
+    sizes.update(layer_bytes(images))
     stacks = stack_bytes(images)
-    for chain in set(sizes) & set(stacks):
-        sizes[chain] = max(stacks[chain] - stacks.get(below[chain], 0), 0)
     owners = {key: (sizes[key], ids) for key, ids in holders.items() if len(ids) > 1}
     for image in images:
         owners['own:' + image.id] = (own_bytes(image, holders, stacks), {image.id})
