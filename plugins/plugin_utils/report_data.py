@@ -95,7 +95,8 @@ def _kept_hint(enforce: Optional[Mapping[str, Any]]) -> Optional[str]:
         return None
     return ('The last enforce removed all the policy allows; its own rules keep the rest: %s. Running enforce '
             'again would remove nothing more: relax those rules or raise the budget.'
-            % ', '.join('%s keeps %s (%d objects)' % (rule, readable(row['bytes']), row['count'])
+            % ', '.join('%s keeps %s (%d object%s)' % (rule, readable(row['bytes']), row['count'],
+                                                         '' if row['count'] == 1 else 's')
                         for rule, row in kept[:4]))
 
 

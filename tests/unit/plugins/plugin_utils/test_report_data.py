@@ -172,7 +172,7 @@ def test_after_a_real_run_the_advice_names_the_rules_that_keep_the_bytes():
     host = fleet_report({'a': {'facts': facts(images=5 * GB, images_reclaimable=3 * GB), 'budget': '2GB'}},
                         enforce={'a': last})['hosts'][0]
     assert host['advice'][0] == ('The last enforce removed all the policy allows; its own rules keep the rest: '
-                                 'older_than keeps 2 GB (4 objects), keep_images: nginx:* keeps 300 MB (1 objects). '
+                                 'older_than keeps 2 GB (4 objects), keep_images: nginx:* keeps 300 MB (1 object). '
                                  'Running enforce again would remove nothing more: relax those rules or raise the budget. '
                                  'They hold 2.3 GB of the 3 GB over budget; the rest is in what the policy does not '
                                  'target.')
