@@ -95,9 +95,12 @@ def _kept_hint(enforce: Optional[Mapping[str, Any]]) -> Optional[str]:
         return None
     return ('The last enforce removed all the policy allows; its own rules keep the rest: %s. Running enforce '
             'again would remove nothing more: relax those rules or raise the budget.'
-            % ', '.join('%s keeps %s (%d object%s)' % (rule, readable(row['bytes']), row['count'],
-                                                         '' if row['count'] == 1 else 's')
-                        for rule, row in kept[:4]))
+            % ', '.join('%s keeps %s (%s)' % (rule, readable(row['bytes']), _objects(row['count'])) for rule, row in kept[:4]))
+
+
+def _objects(count: int) -> str:
+    """'1 object', '2 objects'."""
+    return '1 object' if count == 1 else '%d objects' % count
 
 
 def _advice(usage: Mapping[str, Mapping[str, int]], budget: Mapping[str, Any],
