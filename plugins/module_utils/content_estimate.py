@@ -13,7 +13,7 @@ size scaled as the image it is read from scales (that image's content plus unpac
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Image
 
@@ -47,11 +47,12 @@ def stack_bytes(images: Iterable[Image]) -> Dict[str, int]:
     return stacks
 
 
-def layer_bytes(images: Iterable[Image]) -> Dict[str, int]:
+def layer_bytes(images: Iterable[Image], stacks: Optional[Dict[str, int]] = None) -> Dict[str, int]:
     """Chain ID -> estimated bytes of that one layer (snapshot and blob; with the config and manifest of an image
-    that ends there): its stack less the stack below it (stack_bytes)."""
+    that ends there): its stack less the stack below it (``stacks``: stack_bytes of the same images, when the
+    caller has them already)."""
     images = list(images)
-    stacks = stack_bytes(images)
+    stacks = stack_bytes(images) if stacks is None else stacks
     below: Dict[str, str] = {}
     for image in images:
         previous = ''

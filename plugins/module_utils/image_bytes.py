@@ -68,8 +68,8 @@ def layer_owners(images: Iterable[Image]) -> Dict[str, Tuple[int, Set[str]]]:
         for layer in image.layers or []:
             holders.setdefault(layer.chain_id, set()).add(image.id)
             sizes[layer.chain_id] = layer.size
-    sizes.update(layer_bytes(images))
     stacks = stack_bytes(images)
+    sizes.update(layer_bytes(images, stacks))
     owners = {key: (sizes[key], ids) for key, ids in holders.items() if len(ids) > 1}
     for image in images:
         owners['own:' + image.id] = (own_bytes(image, holders, stacks), {image.id})
