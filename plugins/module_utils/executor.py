@@ -18,14 +18,14 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Set
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     Engine, EngineAPIError, EngineError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import Policy
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord
-from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_build_cache
+from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_build_cache, read_layers_size
 
 PRUNE_RETRIES = 5
 PRUNE_BACKOFF_SECONDS = 0.5
@@ -44,6 +44,9 @@ class Outcome:
     skipped: List[Dict[str, Any]] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)
     interrupted: Optional[str] = None  # why the run stopped before the end of the plan
+    # Containerd store: of the pruned records' sizes, the bytes the engine did not count among image layers
+    # (compressed blobs of layers an image once exported, see Executor.blob_watch).
+    cache_blob_bytes: int = 0
 
 
 def _is_prune_running(error: EngineAPIError) -> bool:
@@ -81,10 +84,15 @@ def waves(items: List[PlanItem]) -> Iterator[List[PlanItem]]:
 class Executor:
     """Carries out one plan on one engine."""
 
-    def __init__(self, engine: Engine, policy: Policy, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, engine: Engine, policy: Policy, sleep: Callable[[float], None] = time.sleep,
+                 blob_watch: FrozenSet[str] = frozenset()) -> None:
         self.engine = engine
         self.policy = policy
         self.sleep = sleep  # waits between retries (a test passes a recorder)
+        # Containerd store: records no image held when the plan was made. Such a record whose layer an image once
+        # exported keeps the layer's compressed blob, counted in the record's size but not in LayersSize; these
+        # records are pruned in calls of their own between two reads of LayersSize, which measure that blob.
+        self.blob_watch = blob_watch
         self.outcome = Outcome()
         # Images the engine reported deleted in answers to this run's own DELETE calls (untagged parents go
         # with their last child): those plan items are done, and a 404 for any other image is someone else's.
@@ -263,7 +271,24 @@ class Executor:
 
     # ------------------------------------------------------------ build cache
     def _prune_build_cache(self, items: List[PlanItem]) -> None:
-        """Prune the planned records by name, up to CACHE_IDS_PER_CALL per call.
+        """Prune the records: first those of blob_watch, measured, then the others.
+
+        A record no image holds has no child that an image holds (an image holding a child holds its parents'
+        layers too), so pruning those first never keeps a record the second group needs gone.
+        """
+        watched = [item for item in items if item.id in self.blob_watch]
+        if watched:
+            layers_before, done = read_layers_size(self.engine), len(self.outcome.removed)
+            self._prune_group(watched)
+            pruned = sum(item.bytes for item in self.outcome.removed[done:])
+            fall = layers_before - read_layers_size(self.engine)
+            self.outcome.cache_blob_bytes += min(pruned, max(0, pruned - fall))
+        rest = [item for item in items if item.id not in self.blob_watch]
+        if rest:
+            self._prune_group(rest)
+
+    def _prune_group(self, items: List[PlanItem]) -> None:
+        """Prune the records by name, up to CACHE_IDS_PER_CALL per call.
 
         The engine takes a single ``id`` filter value per call, which BuildKit matches as a regular
         expression: an anchored alternation of the record IDs names exactly the plan's records, and

@@ -114,7 +114,9 @@ def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, r
     if check_mode:
         run.result = prune_result(plan, None, before, None, summary, set_facts=True)
         return
-    executor = Executor(engine, policy)
+    executor = Executor(engine, policy, blob_watch=frozenset(
+        record.id for record in before.build_cache if not record.shared) if before.engine.image_store == 'containerd'
+        else frozenset())
     outcome = executor.run(plan)
     if not outcome.interrupted:
         _prune_released_cache(engine, executor, before, plan, policy)

@@ -17,7 +17,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.units import hu
 SKIPPED_LIMIT = 200
 
 
-def usage_bytes(snapshot: Snapshot, before: Optional[Snapshot] = None) -> Dict[str, int]:
+def usage_bytes(snapshot: Snapshot, before: Optional[Snapshot] = None, cache_blobs: int = 0) -> Dict[str, int]:
     """Bytes per type as the engine counts them (sizes it did not compute count as 0).
 
     The engine counts a build cache record under build cache only while no image holds its layer
@@ -27,13 +27,16 @@ def usage_bytes(snapshot: Snapshot, before: Optional[Snapshot] = None) -> Dict[s
     record stays. On the containerd store the engine counts BuildKit's own snapshots among image layers
     as well as under build cache; the image row here leaves out the build cache records it counts
     twice (docs/prune.md), and the containers' writable snapshots, which it counts there as well as in SizeRw
-    (the container row counts them once, see Container.disk_bytes).
+    (the container row counts them once, see Container.disk_bytes). A record no image held keeps the compressed
+    blob of a layer an image once exported, counted in its size but not in LayersSize: ``cache_blobs``, the blobs
+    of the records pruned since ``before`` (Outcome.cache_blob_bytes), are left out of the image row after, which
+    counts them as the row before did.
     """
     held = {record.id for record in before.build_cache if record.shared} if before is not None else set()
     own_cache = sum(r.size for r in snapshot.build_cache if not r.shared and r.id not in held)
     if snapshot.engine.image_store == 'containerd':
-        image = snapshot.layers_size - own_cache - sum(c.snapshot_bytes for c in snapshot.containers
-                                                       if c.snapshot_bytes >= 0)
+        image = snapshot.layers_size - own_cache - cache_blobs - sum(c.snapshot_bytes for c in snapshot.containers
+                                                                     if c.snapshot_bytes >= 0)
     else:
         image = snapshot.layers_size + _layers_left_with_records(snapshot, before, held)
     return {
@@ -116,7 +119,7 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
     sizes_before = usage_bytes(before)
     counts_before = _counts(before)
     if after is not None:
-        sizes_after, counts_after = usage_bytes(after, before), _counts(after)
+        sizes_after, counts_after = usage_bytes(after, before, outcome.cache_blob_bytes if outcome else 0), _counts(after)
     else:
         # A prediction, per type: never below zero (on the containerd store the engine counts a layer BuildKit
         # also holds in one row while the plan may credit it to the other, see docs/prune.md).
@@ -147,6 +150,7 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
         'diff': {'before': _usage_text(counts_before, sizes_before), 'after': _usage_text(counts_after, sizes_after)},
         'docker_cache_before': facts_before,
         'kept_by_rule': kept_by_rule(plan, before),
+        'cache_blob_bytes': outcome.cache_blob_bytes if outcome is not None else 0,
     }
     if outcome is not None:
         result['not_done'] = [item.as_dict() for item in remaining_after(outcome, plan) or []]

@@ -251,6 +251,12 @@ def read_build_cache(engine: Engine) -> List[BuildCacheRecord]:
     return parse_build_cache(_disk_usage(engine, params).get('BuildCache') or [])
 
 
+def read_layers_size(engine: Engine) -> int:
+    """The engine's ``LayersSize`` now (the image part of GET /system/df alone where the API can filter)."""
+    params = {'type': ['image']} if engine.supports(API_DF_TYPE_FILTER) else None
+    return int(_disk_usage(engine, params).get('LayersSize') or 0)
+
+
 def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = False,
                   events_since: Optional[int] = None, stop_times: bool = False,
                   known: Optional[DetailCache] = None) -> Snapshot:

@@ -175,6 +175,15 @@ reclaimed_bytes:
     - Bytes freed as the engine measures them (its disk usage before minus after). 0 in check mode.
   returned: always
   type: int
+cache_blob_bytes:
+  description:
+    - "Containerd image store only: of the build cache's C(reclaimed_bytes), the compressed layer blobs that
+      pruned records kept after the image that exported them went. The engine counts them in the record's size
+      but not among image layers, so C(docker system df) falls by the records' snapshots twice and by these
+      once. Measured as the records' sizes less the fall of the engine's C(LayersSize) around their prune.
+      0 on other stores and in check mode."
+  returned: always
+  type: int
 summary:
   description: Per type C(planned), C(removed), C(skipped) counts and C(predicted_bytes), C(reclaimed_bytes).
   returned: always

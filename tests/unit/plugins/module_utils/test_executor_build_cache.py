@@ -111,3 +111,38 @@ def test_the_reserve_is_the_plans_not_the_engines():
         Executor(engine, validate_policy({'build_cache': 'all', 'build_cache_reserve': '1MB'})).run(_plan(['r1']))
         assert 'keep-storage' not in engine.calls[0] and 'reserved-space' not in engine.calls[0]
         assert len(engine.calls) == 1
+
+
+class BlobEngine(PruningEngine):
+    """The containerd store: each record's size is its snapshot + a blob, and LayersSize counts the snapshots."""
+
+    def __init__(self, parents, snapshots):
+        super().__init__(parents)
+        self.snapshots = dict(snapshots)
+        self.layers_reads = []
+
+    def get(self, path, params=None):
+        if params == {'type': ['image']}:
+            self.layers_reads.append(len(self.calls))
+            return {'LayersSize': 1000 + sum(self.snapshots[record] for record in self.records)}
+        return super().get(path, params)
+
+
+def test_records_no_image_held_are_pruned_first_between_two_reads_that_measure_their_blobs():
+    engine = BlobEngine({'free': [], 'held': [], 'child': ['held']}, {'free': 300, 'held': 50, 'child': 70})
+    sizes = {'free': 300 + 40, 'held': 0, 'child': 70 + 5}
+    plan = Plan(items=[PlanItem('build_cache', record, ['regular'], sizes[record], 'r')
+                       for record in ('held', 'free', 'child')])
+    outcome = Executor(engine, validate_policy({'build_cache': 'all'}), sleep=lambda _s: None,
+                       blob_watch=frozenset({'free', 'child'})).run(plan)
+    assert [json.loads(call['filters'])['id'] for call in engine.calls] == [
+        [record_id_pattern(['free', 'child'])], [record_id_pattern(['held'])]]
+    assert engine.layers_reads == [0, 1], 'LayersSize is read just before and just after the watched call'
+    assert outcome.cache_blob_bytes == 45
+    assert {item.id for item in outcome.removed} == {'free', 'held', 'child'}
+
+
+def test_no_watched_record_no_extra_read():
+    engine = BlobEngine({'a': []}, {'a': 10})
+    outcome = Executor(engine, validate_policy({'build_cache': 'all'}), sleep=lambda _s: None).run(_plan(['a']))
+    assert engine.layers_reads == [] and outcome.cache_blob_bytes == 0

@@ -183,3 +183,26 @@ def test_containerd_counts_a_containers_writable_snapshot_once():
     result = prune_result(plan, Outcome(removed=list(plan.items)), before, after, {})
     assert result['summary']['container']['reclaimed_bytes'] == result['predicted_bytes'] == 1019904
     assert result['summary']['image']['reclaimed_bytes'] == 0
+
+
+def test_containerd_counts_a_pruned_records_blob_under_build_cache_alone():
+    """Measured on 28.5 (random seed 101, build_cache_reserve): a record no image holds, whose layer an image once
+    exported, keeps the layer's blob; its size is snapshot + blob, LayersSize holds the snapshot only. Pruning it
+    makes LayersSize fall by the snapshot; with the blob the executor measured, the image row stays put and the
+    build cache row falls by the whole record, as the disk does."""
+    before = _host()
+    before.engine = dataclasses.replace(before.engine, image_store='containerd')
+    snap, blob = 28672, 19005
+    record = before.build_cache[0]
+    record.size = snap + blob
+    before.layers_size += snap
+    after = copy.deepcopy(before)
+    after.build_cache = [r for r in after.build_cache if r.id != record.id]
+    after.layers_size -= snap
+    plan = Plan(items=[PlanItem('build_cache', record.id, ['regular'], record.size, 'any build cache (regular)')])
+    unmeasured = prune_result(plan, Outcome(removed=list(plan.items)), before, after, {})
+    assert unmeasured['summary']['image']['reclaimed_bytes'] == -blob, 'the defect the measurement mends'
+    result = prune_result(plan, Outcome(removed=list(plan.items), cache_blob_bytes=blob), before, after, {})
+    assert result['summary']['image']['reclaimed_bytes'] == 0
+    assert result['summary']['build_cache']['reclaimed_bytes'] == result['predicted_bytes'] == snap + blob
+    assert result['reclaimed_bytes'] == snap + blob and result['cache_blob_bytes'] == blob
