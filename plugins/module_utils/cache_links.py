@@ -24,6 +24,7 @@ takes a shared record. The engine decides this anew on every ``GET /system/df`` 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import layer_bytes
@@ -137,26 +138,78 @@ def _pair_through_parents(snapshot: Snapshot, pairs: Dict[str, str]) -> Dict[str
     return pairs
 
 
-def released_records(snapshot: Snapshot, deleted: Iterable[str]) -> Set[str]:
-    """IDs of shared, unused records that the removal of ``deleted`` images sets free (graphdriver stores).
+@dataclass
+class CacheRelease:
+    """What the removal of some images does to the shared build cache records."""
 
-    Records paired with a lost chain go; so do all records of an unresolved size whose chains are all lost.
-    Records of a size with lost and kept chains that cannot be paired are left to the run's second look.
-    """
+    # Record ID -> the removed image credited with the record's own snapshot and its bytes (the containerd store,
+    # containerd_released); ('', 0) on graphdriver stores, where the layer is the image's already.
+    released: Dict[str, Tuple[str, int]] = field(default_factory=dict)
+    # Shared records the removal may set free: the API does not say which image holds them (docs/prune.md).
+    may_go: Set[str] = field(default_factory=set)
+
+
+def cache_release(snapshot: Snapshot, deleted: Iterable[str]) -> CacheRelease:
+    """The shared, unused records that the removal of ``deleted`` images sets free, and those it may."""
+    deleted = set(deleted)
+    if not deleted:
+        return CacheRelease()
     if snapshot.engine.image_store == 'containerd':
-        return set(containerd_released(snapshot, deleted))
-    if not _linkable(snapshot):
-        return set()
-    lost = lost_chains(snapshot, deleted)
+        released = containerd_released(snapshot, deleted)
+        return CacheRelease(released, _containerd_may_go(snapshot, deleted) - set(released))
+    return _graphdriver_release(snapshot, deleted)
+
+
+def _graphdriver_release(snapshot: Snapshot, deleted: Set[str]) -> CacheRelease:
+    """Records paired with a lost chain go; so do all records of an unresolved size whose chains are all lost.
+    Records of a size with lost and kept chains that cannot be paired may go (the run's second look finds them)."""
     in_use = {record.id for record in snapshot.build_cache if record.in_use}
+    if not _linkable(snapshot):
+        return CacheRelease(may_go={record.id for record in snapshot.build_cache if record.shared} - in_use)
+    lost = lost_chains(snapshot, deleted)
     pairs = record_chains(snapshot)
     released = {record_id for record_id, chain in pairs.items() if chain in lost}
+    undecided: Set[str] = set()
     chains_of, records_of = _by_size(snapshot)
     for size, records in records_of.items():
         chains = [chain for _made, chain in chains_of.get(size, [])]
+        unpaired = {record_id for _created, record_id in records if record_id not in pairs}
         if chains and all(chain in lost for chain in chains):
-            released.update(record_id for _created, record_id in records if record_id not in pairs)
-    return _with_descendants(snapshot, released) - in_use
+            released |= unpaired
+        elif any(chain in lost for chain in chains):
+            undecided |= unpaired
+    released = _with_descendants(snapshot, released) - in_use
+    return CacheRelease({record_id: ('', 0) for record_id in released},
+                        _with_descendants(snapshot, undecided) - in_use - released)
+
+
+def _containerd_may_go(snapshot: Snapshot, deleted: Set[str]) -> Set[str]:
+    """Shared records no layer of any image can be told for, where the removal may free them (the containerd
+    store). A record the engine never exported (a build stage's steps, a failed build's) counts only its exported
+    ancestors' blobs, so the images holding it are those whose whole layer list is the chain it was built on (its
+    stage's base image), and the API does not say which chain that is: it may go once some whole layer list has
+    no image left. A record of a base image's layer (no step) may go once one of those layers has none."""
+    shared = [record for record in snapshot.build_cache if record.shared and not record.in_use]
+    kept_chains = _kept_chains(snapshot, deleted)
+    if kept_chains is None:
+        return {record.id for record in shared}
+    lists = {image.id: tuple(layer.chain_id for layer in image.layers or []) for image in snapshot.images}
+    kept_lists = {layers for image_id, layers in lists.items() if image_id not in deleted}
+    list_lost = any(lists[image_id] not in kept_lists for image_id in deleted if image_id in lists)
+    base_lost = any(not layer_step(layer.step) and layer.chain_id not in kept_chains
+                    for image in snapshot.images if image.id in deleted for layer in image.layers or [])
+    told: Dict[str, List[int]] = {}
+    for image in snapshot.images:
+        for layer in image.layers or []:
+            told.setdefault(layer_step(layer.step), []).append(layer.size)
+    result = set()
+    for record in shared:
+        step = record_step(record.description)
+        if step and list_lost and not any(_fits(size, record.size) for size in told.get(step, [])):
+            result.add(record.id)
+        elif not step and base_lost:
+            result.add(record.id)
+    return result
 
 
 def _with_descendants(snapshot: Snapshot, released: Set[str]) -> Set[str]:

@@ -6,9 +6,9 @@ and a budget; and the bytes of image layers that records removed with their imag
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import containerd_released, record_chains, released_records
+from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import cache_release, record_chains
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import (
     credit_bytes, layer_owners, release_cache_held_layers)
 from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem, add_skipped, older
@@ -17,6 +17,8 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.records import 
 
 # BuildKit's own prune without "all" leaves these record types alone.
 PROTECTED_CACHE_TYPES = frozenset(('internal', 'frontend'))
+# Why a record is in plan.may_release.
+MAY_GO = 'may be set free by the images this plan removes (the engine does not say which image holds it)'
 
 
 def _cache_last_used(record: BuildCacheRecord) -> int:
@@ -28,14 +30,24 @@ def cache_old_enough(record: BuildCacheRecord, policy: Policy, now: int) -> bool
     return older(policy, now, record.created if policy.age_basis == 'created' else _cache_last_used(record))
 
 
-def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optional[int]) -> Set[str]:
-    """Plan build cache removals; return the IDs of planned records that were shared with removed images."""
+def takes_released(record: BuildCacheRecord, policy: Policy, now: int) -> bool:
+    """Whether the policy takes a record that removed images set free: the build-cache rules select it, and no
+    reserve chose what to keep (a reserve takes nothing more)."""
+    return (policy.build_cache != 'none' and policy.build_cache_reserve is None and not record.in_use
+            and not (policy.build_cache == 'unused' and record.type in PROTECTED_CACHE_TYPES)
+            and cache_old_enough(record, policy, now))
+
+
+def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optional[int]) -> Dict[str, Tuple[str, int]]:
+    """Plan build cache removals; return the planned records that were shared with removed images (as
+    CacheRelease.released gives them), and list in plan.may_release those the removal may set free."""
     if policy.build_cache == 'none':
-        return set()
+        return {}
     deleted = {item.id for item in plan.items if item.type == 'image' and item.action == 'remove'}
+    release = cache_release(snapshot, deleted)
     # A reserve keeps what it keeps; otherwise records the removed images set free go with them (under a budget
     # too: the layers they hold are only freed with them).
-    released = set() if policy.build_cache_reserve is not None else released_records(snapshot, deleted)
+    released = set() if policy.build_cache_reserve is not None else set(release.released)
     records = {record.id: record for record in snapshot.build_cache}
     children: Dict[str, Set[str]] = {}
     for record in records.values():
@@ -107,10 +119,13 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
                 reason += ', set free by the images this plan removes'
             plan.items.append(PlanItem('build_cache', record.id, [record.description],
                                        0 if record.shared else record.size, reason))
-    return {record_id for record_id in chosen if records[record_id].shared}
+    plan.may_release = [PlanItem('build_cache', record.id, [record.description], record.size, MAY_GO)
+                        for record in sorted(records.values(), key=lambda r: (_cache_last_used(r), r.id))
+                        if record.id in release.may_go and takes_released(record, policy, snapshot.taken_at)]
+    return {record_id: release.released[record_id] for record_id in chosen if records[record_id].shared}
 
 
-def credit_released_layers(snapshot: Snapshot, plan: Plan, released: Set[str]) -> None:
+def credit_released_layers(snapshot: Snapshot, plan: Plan, released: Dict[str, Tuple[str, int]]) -> None:
     """Give removed images the bytes of their layers that planned records held: with the records gone too,
     the engine frees those layers (and counts them among image layers). Layers records that stay hold count
     nothing: they stay on disk with the build cache. On the containerd store the image's layers are its own,
@@ -125,9 +140,8 @@ def credit_released_layers(snapshot: Snapshot, plan: Plan, released: Set[str]) -
     credit = credit_bytes(layer_owners(images), {item.id for item in items})
     if containerd_store:
         # The record's own snapshot, which the engine counts among image layers too, goes with the record.
-        for record_id, (image_id, size) in containerd_released(snapshot, credit).items():
-            if record_id in released:
-                credit[image_id] += size
+        for image_id, size in released.values():
+            credit[image_id] += size
     for item in items:
         item.bytes = credit[item.id]
 

@@ -20,6 +20,8 @@ _HEX64 = re.compile(r'^[0-9a-f]{64}$')
 # History entries that never carry a layer (legacy "#(nop)" and BuildKit metadata steps).
 _METADATA_STEP = re.compile(r'^(/bin/sh -c #\(nop\)|(ENV|LABEL|CMD|ENTRYPOINT|EXPOSE|WORKDIR|USER|ARG|STOPSIGNAL|'
                             r'HEALTHCHECK|SHELL|ONBUILD|VOLUME|MAINTAINER)\b)')
+# A WORKDIR step of either builder (it may have made a layer, see layers_from_history).
+_WORKDIR_STEP = re.compile(r'^(/bin/sh -c #\(nop\) +)?WORKDIR ')
 
 
 def parse_timestamp(value: Any) -> int:
@@ -73,10 +75,10 @@ def layers_from_history(diff_ids: Sequence[str], history: Sequence[Dict[str, Any
     entries = list(reversed(history))  # the API lists newest first
     made = [entry for entry in entries if (entry.get('Size') or 0) > 0
             or not _METADATA_STEP.match((entry.get('CreatedBy') or '').strip())]
-    # BuildKit's WORKDIR makes a layer when it creates the directory (its history Size is 0: a directory alone);
-    # the API's history leaves out the config's empty_layer flag that would say which did.
-    workdirs = [entry for entry in entries if entry in made or (
-        (entry.get('CreatedBy') or '').startswith('WORKDIR ') and (entry.get('Comment') or '').startswith('buildkit'))]
+    # A WORKDIR makes a layer when it creates the directory (its history Size is 0: a directory alone), with
+    # BuildKit and with the legacy builder of 20.10 (random seed 104: a pulled image whose one WORKDIR did); the
+    # API's history leaves out the config's empty_layer flag that would say which did.
+    workdirs = [entry for entry in entries if entry in made or _WORKDIR_STEP.match(entry.get('CreatedBy') or '')]
     sized = next((candidate for candidate in (made, workdirs, [entry for entry in entries if (entry.get('Size') or 0) > 0])
                   if len(candidate) == len(diff_ids)), None)
     if sized is None:

@@ -43,6 +43,9 @@ class Plan:
     skipped: List[Dict[str, Any]] = field(default_factory=list)
     warnings: List[str] = field(default_factory=list)
     budget: Dict[str, Any] = field(default_factory=dict)
+    # Shared build cache records the plan's images may set free, not counted in its bytes: the run removes those
+    # that went free with them (prune_run.released_cache).
+    may_release: List[PlanItem] = field(default_factory=list)
 
     @property
     def predicted_bytes(self) -> int:

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineError
 from ansible_collections.cachewarden.docker.plugins.module_utils.executor import ENGINE_KEPT, Executor, Outcome, remaining_after
-from ansible_collections.cachewarden.docker.plugins.module_utils.cache_plan import PROTECTED_CACHE_TYPES, cache_old_enough
+from ansible_collections.cachewarden.docker.plugins.module_utils.cache_plan import takes_released
 from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_detail import DETAIL_KEY, DetailCache, from_state
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_plan import tag_times_matter
@@ -32,6 +32,8 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state imp
 
 # Second looks at the build cache after the plan ran (see _prune_released_cache).
 RELEASE_ROUNDS = 5
+# How the run names the records the removed images set free that the plan did not hold.
+RELEASED_REASON = 'released by the images this run removed'
 
 
 @dataclass
@@ -171,22 +173,20 @@ def released_cache(before: Snapshot, plan: Plan, outcome: Outcome, policy: Polic
     run converges at once instead of leaving them to the next night (under a budget too: the layers
     they hold are only freed with them). A reserve chose what to keep, so it takes nothing more.
     """
-    if policy.build_cache == 'none' or policy.build_cache_reserve is not None:
-        return []
     if not any(item.type == 'image' for item in outcome.removed):
         return []
     was_shared = {record.id for record in before.build_cache if record.shared}
     handled = {item.id for item in plan.items if item.type == 'build_cache'}
+    listed = {item.id for item in plan.may_release}
     released = []
     for record in now:
-        if record.id not in was_shared or record.id in handled or record.shared or record.in_use:
+        if record.id not in was_shared or record.id in handled or record.shared:
             continue
-        if policy.build_cache == 'unused' and record.type in PROTECTED_CACHE_TYPES:
+        if not takes_released(record, policy, before.taken_at):
             continue
-        if not cache_old_enough(record, policy, before.taken_at):
-            continue
+        why = 'listed by the plan as may go' if record.id in listed else 'shared with them before'
         released.append(PlanItem('build_cache', record.id, [record.description], record.size,
-                                 'released by the images this run removed (shared with them before)'))
+                                 '%s (%s)' % (RELEASED_REASON, why)))
     return released
 
 

@@ -90,7 +90,12 @@ def kept_by_rule(plan: Plan, before: Snapshot) -> Dict[str, Dict[str, int]]:
 def run_summary(plan: Plan, outcome: Optional[Outcome], reclaimed: int) -> str:
     """One line for people, sizes in the units `docker system df` prints."""
     if outcome is None:
-        return 'would remove %d items, %s would be freed' % (len(plan.items), human_size(plan.predicted_bytes, sep=' '))
+        line = 'would remove %d items, %s would be freed' % (len(plan.items), human_size(plan.predicted_bytes, sep=' '))
+        if plan.may_release:
+            line += '; %d more build cache %s (%s) may go with the images (see may_release)' % (
+                len(plan.may_release), 'record' if len(plan.may_release) == 1 else 'records',
+                human_size(sum(item.bytes for item in plan.may_release), sep=' '))
+        return line
     return 'removed %d items, %s freed (%s predicted)' % (
         len(outcome.removed), human_size(reclaimed, sep=' '), human_size(plan.predicted_bytes, sep=' '))
 
@@ -139,6 +144,7 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
         'msg': run_summary(plan, outcome, sum(reclaimed.values())),
         'changed': bool(removed) if outcome is not None else bool(plan.items) and not refused,
         'plan': [item.as_dict() for item in plan.items],
+        'may_release': [item.as_dict() for item in plan.may_release],
         'removed': [item.as_dict() for item in removed],
         'skipped_items': skipped[:SKIPPED_LIMIT],
         'skipped_total': len(skipped),

@@ -175,6 +175,16 @@ reclaimed_bytes:
     - Bytes freed as the engine measures them (its disk usage before minus after). 0 in check mode.
   returned: always
   type: int
+may_release:
+  description:
+    - "Shared build cache records that the images of the plan may set free, with their C(bytes): the engine
+      does not say which image holds them (a build stage's steps on the containerd store, records of one size
+      on stores that list no record parents; see docs/prune.md). They are not in C(plan) nor in
+      C(predicted_bytes). A run removes those that the removed images did set free, in C(removed) with a reason
+      saying so, when the policy's build cache rules select them."
+  returned: always
+  type: list
+  elements: dict
 cache_blob_bytes:
   description:
     - "Containerd image store only: of the build cache's C(reclaimed_bytes), the compressed layer blobs that

@@ -200,8 +200,10 @@ def check_case(fleet: Fleet, inventory: str, host: Host, twin: Host, seed: int, 
     assert _ids(planned_removed) == _ids(check['plan']), 'plan != removed: ' + where
     shared = {record for record, (_size, was_shared) in case['records_before'].items() if was_shared}
     assert {item['id'] for item in released} <= shared, 'a released record was not shared before: ' + where
-    assert not released, 'every released record is in the plan (%s): %s' % (
-        [(item['id'][:12], item['names'], item['bytes']) for item in released], where)
+    # Records the engine gives no link for (docs/prune.md) check mode lists apart, as records that may go.
+    unlisted = [item for item in released if item['id'] not in {entry['id'] for entry in check['may_release']}]
+    assert not unlisted, 'every released record is in the plan or its may_release list (%s): %s' % (
+        [(item['id'][:12], item['names'], item['bytes']) for item in unlisted], where)
     assert real['errors'] == [] and real['not_done'] == [], where
     # Nothing outside the plan went, and nothing protected.
     gone = objects(case['listing']) - objects(case['after'])
@@ -212,11 +214,15 @@ def check_case(fleet: Fleet, inventory: str, host: Host, twin: Host, seed: int, 
     assert _agrees_with_df(host, real, case), 'reclaimed %d, engine df fell %d (records set free and kept %d): %s' % (
         real['reclaimed_bytes'], case['df_fall'], case['released_kept'], where)
     summary = real['summary']
+    # A record that was listed as may go frees its layer among image layers when it goes (its bytes as listed).
+    may_have_gone = sum(item['bytes'] for item in released)
     for kind in ('container', 'image', 'volume', 'build_cache'):
         share = CONTAINERD_IMAGE_SHARE if (kind, host.store) == ('image', 'containerd') else 0.01
-        assert _close(check['summary'][kind]['predicted_bytes'], summary[kind]['reclaimed_bytes'], share), \
-            '%s predicted %d, reclaimed %d: %s' % (kind, check['summary'][kind]['predicted_bytes'],
-                                                   summary[kind]['reclaimed_bytes'], where)
+        reclaimed = summary[kind]['reclaimed_bytes'] - (may_have_gone if kind == 'image' else 0)
+        assert _close(check['summary'][kind]['predicted_bytes'], reclaimed, share), \
+            '%s predicted %d, reclaimed %d (%d of it by records listed as may go): %s' % (
+                kind, check['summary'][kind]['predicted_bytes'], summary[kind]['reclaimed_bytes'],
+                may_have_gone if kind == 'image' else 0, where)
         if not summary[kind]['removed']:
             assert summary[kind]['reclaimed_bytes'] == 0, '%s: no removal, bytes reclaimed: %s' % (kind, where)
     # Converged: a second run with the same policy finds nothing.

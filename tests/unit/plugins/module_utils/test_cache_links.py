@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import (
-    layer_step, lost_chains, record_chains, record_step, released_records)
+    cache_release, layer_step, lost_chains, record_chains, record_step)
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import own_bytes
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Layer
@@ -22,6 +22,10 @@ def _built(name, *tags, parent=None, layers=(), made=0.0):
     made_image.buildkit = True
     made_image.created_precise = made
     return made_image
+
+
+def released(snap, deleted):
+    return set(cache_release(snap, deleted).released)
 
 
 def _record(ident, size, made):
@@ -48,20 +52,20 @@ def test_records_of_one_size_are_paired_with_chains_in_the_order_they_were_made(
     snap, old, new, other = _rebuilt_tag()
     assert record_chains(snap) == {'r-old': old.layers[-1].chain_id, 'r-new': new.layers[-1].chain_id,
                                    'r-other': other.layers[-1].chain_id}
-    assert released_records(snap, {old.id}) == {'r-old'}
-    assert released_records(snap, {new.id, other.id}) == {'r-new', 'r-other'}
+    assert released(snap, {old.id}) == {'r-old'}
+    assert released(snap, {new.id, other.id}) == {'r-new', 'r-other'}
 
 
 def test_a_size_with_more_records_than_chains_stays_unresolved():
     snap, old, _new, _other = _rebuilt_tag()
     snap.build_cache.append(_record('r-again', 300, 11.0))  # the same layer made twice
-    assert 'r-old' not in record_chains(snap) and released_records(snap, {old.id}) == set()
+    assert 'r-old' not in record_chains(snap) and released(snap, {old.id}) == set()
 
 
 def test_no_link_by_size_on_the_containerd_store():
     snap, old, _new, _other = _rebuilt_tag()
     snap.engine = replace(ENGINE, image_store='containerd')
-    assert record_chains(snap) == {} and released_records(snap, {old.id}) == set()
+    assert record_chains(snap) == {} and released(snap, {old.id}) == set()
 
 
 def test_the_plan_takes_the_records_removed_images_set_free_and_gives_their_bytes_to_the_images():
@@ -92,14 +96,14 @@ def test_records_of_a_size_whose_chains_all_go_go_too():
     snap, old, _new, other = _rebuilt_tag()
     snap.build_cache.append(_record('r-other-again', 200, 9.5))  # the same layer as r-other, made twice
     assert 'r-other' not in record_chains(snap)
-    assert released_records(snap, {other.id}) == {'r-other', 'r-other-again'}
-    assert released_records(snap, {old.id}) == {'r-old'}
+    assert released(snap, {other.id}) == {'r-other', 'r-other-again'}
+    assert released(snap, {old.id}) == {'r-old'}
 
 
 def test_shared_records_built_on_a_released_one_are_released_too():
     snap, old, _new, _other = _rebuilt_tag()
     snap.build_cache.append(replace(_record('r-empty-step', 0, 10.45), parents=['r-old']))  # RUN true on top
-    assert released_records(snap, {old.id}) == {'r-old', 'r-empty-step'}
+    assert released(snap, {old.id}) == {'r-old', 'r-empty-step'}
 
 
 def _steps_on(base, name, tag, steps):
@@ -123,8 +127,8 @@ def test_records_of_empty_layers_are_tied_through_their_parents():
     snap = snapshot(images=[base, legacy, twice, copied], build_cache=records)
     pairs = record_chains(snap)
     assert pairs['r-c'] == 'C' and pairs['r-base'] == 'B2' and pairs['r-w1'] == 'W1' and pairs['r-w2'] == 'W2'
-    assert released_records(snap, {twice.id}) == {'r-w1', 'r-w2'}
-    assert released_records(snap, {copied.id}) == {'r-c', 'r-cw'}
+    assert released(snap, {twice.id}) == {'r-w1', 'r-w2'}
+    assert released(snap, {copied.id}) == {'r-c', 'r-cw'}
 
 
 def test_a_released_record_stays_while_a_record_built_on_it_stays_under_a_budget():
@@ -188,9 +192,9 @@ def test_record_and_history_write_the_same_step():
 
 def test_containerd_the_records_of_a_removed_chain_go_from_its_top_down_to_what_a_kept_image_made():
     snap, div1, div2 = _diverging()
-    assert released_records(snap, {div1.id}) == {'r-b'}, 'r-a stays: div2 holds COPY a'
-    assert released_records(snap, {div2.id}) == {'r-c'}
-    assert released_records(snap, {div1.id, div2.id}) == {'r-a', 'r-b', 'r-c'}, 'with both gone, COPY a goes too'
+    assert released(snap, {div1.id}) == {'r-b'}, 'r-a stays: div2 holds COPY a'
+    assert released(snap, {div2.id}) == {'r-c'}
+    assert released(snap, {div1.id, div2.id}) == {'r-a', 'r-b', 'r-c'}, 'with both gone, COPY a goes too'
 
 
 def test_containerd_a_chain_an_image_that_stays_builds_on_keeps_its_record():
@@ -198,7 +202,7 @@ def test_containerd_a_chain_an_image_that_stays_builds_on_keeps_its_record():
     longer = _steps('longer', 'lk/div:3', steps=[(layer.chain_id, layer.size, layer.step) for layer in div1.layers]
                     + [('ABD', 8192, 'RUN /bin/sh -c true # buildkit')])
     snap.images.append(longer)
-    assert released_records(snap, {div1.id}) == set()
+    assert released(snap, {div1.id}) == set()
 
 
 def test_containerd_a_record_below_a_held_one_stays_for_every_removed_image():
@@ -211,7 +215,7 @@ def test_containerd_a_record_below_a_held_one_stays_for_every_removed_image():
                _step_record('r-b2', 8300, '[2/2] COPY b2 /b'), _step_record('r-c', 203021, '[2/2] COPY c /c')]
     snap = snapshot(images=[gone1, gone2, kept], build_cache=records)
     snap.engine = CONTAINERD
-    assert released_records(snap, {gone1.id, gone2.id}) == {'r-b', 'r-b2'}
+    assert released(snap, {gone1.id, gone2.id}) == {'r-b', 'r-b2'}
 
 
 def test_containerd_one_step_written_alike_for_other_content_is_told_apart_by_size():
@@ -224,22 +228,22 @@ def test_containerd_one_step_written_alike_for_other_content_is_told_apart_by_si
                _step_record('r-u', 170704, '[stage-1 2/2] COPY --from=build /out /app')]
     snap = snapshot(images=[gone, used], build_cache=records)
     snap.engine = CONTAINERD
-    assert released_records(snap, {gone.id}) == {'r-q'}
+    assert released(snap, {gone.id}) == {'r-q'}
     same = _steps('same', 'rnd/same:1', steps=[('S', 32768, 'COPY /out /app # buildkit')])  # another 32 kB layer
     snap = snapshot(images=[gone, used, same], build_cache=records + [_step_record('r-s', 47081, '[1/1] COPY /out /app')])
     snap.engine = CONTAINERD
-    assert released_records(snap, {gone.id}) == set()
+    assert released(snap, {gone.id}) == set()
 
 
 def test_containerd_a_step_a_kept_image_made_is_not_linked_and_every_record_of_a_freed_step_is():
     snap, div1, _div2 = _diverging()
     snap.images.append(_steps('other-b', 'lk/other:1', steps=[('Z', 4096, 'COPY z /z # buildkit'),
                                                               ('ZB', 204800, 'COPY b /b # buildkit')]))
-    assert released_records(snap, {div1.id}) == set()
+    assert released(snap, {div1.id}) == set()
     snap, div1, _div2 = _diverging()
     # The same step built again with --no-cache: a second record of the same chain, which matched the image too.
     snap.build_cache.append(_step_record('r-b-again', 405440, '[2/2] COPY b /b'))
-    assert released_records(snap, {div1.id}) == {'r-b', 'r-b-again'}
+    assert released(snap, {div1.id}) == {'r-b', 'r-b-again'}
 
 
 def test_containerd_records_of_one_step_and_size_class_are_paired_by_size():
@@ -256,8 +260,8 @@ def test_containerd_records_of_one_step_and_size_class_are_paired_by_size():
                _step_record('r-birch', 31323, '[stage-1 2/2] COPY --from=build /out /app')]
     snap = snapshot(images=[base, birch, umber], build_cache=records)
     snap.engine = CONTAINERD
-    assert released_records(snap, {birch.id}) == {'r-birch'}
-    assert released_records(snap, {umber.id}) == {'r-umber'}
+    assert released(snap, {birch.id}) == {'r-birch'}
+    assert released(snap, {umber.id}) == {'r-umber'}
 
 
 def test_containerd_a_buildkit_workdir_is_a_step():
@@ -269,7 +273,7 @@ def test_containerd_a_buildkit_workdir_is_a_step():
     records = [_step_record('r-c', 15816, '[2/3] COPY f /data/f'), _step_record('r-w', 12404, '[3/3] WORKDIR /w/1')]
     snap = snapshot(images=[made], build_cache=records)
     snap.engine = CONTAINERD
-    assert released_records(snap, {made.id}) == {'r-c', 'r-w'}
+    assert released(snap, {made.id}) == {'r-c', 'r-w'}
 
 
 def test_containerd_a_record_of_another_size_or_in_use_is_not_linked():
@@ -277,7 +281,7 @@ def test_containerd_a_record_of_another_size_or_in_use_is_not_linked():
                    _step_record('r-b', 405435, '[2/2] COPY b /b', in_use=True)):
         snap, div1, _div2 = _diverging()
         snap.build_cache[1] = record
-        assert released_records(snap, {div1.id}) == set(), record
+        assert released(snap, {div1.id}) == set(), record
 
 
 def test_containerd_a_record_another_build_hit_goes_when_no_kept_image_made_its_step():
@@ -285,7 +289,7 @@ def test_containerd_a_record_another_build_hit_goes_when_no_kept_image_made_its_
     UsageCount 2; removing the image unshared all four records of its chain."""
     snap, div1, _div2 = _diverging()
     snap.build_cache[1] = replace(snap.build_cache[1], usage_count=2)
-    assert released_records(snap, {div1.id}) == {'r-b'}
+    assert released(snap, {div1.id}) == {'r-b'}
 
 
 def test_containerd_the_plan_names_the_released_record_and_counts_its_snapshot_with_the_image():
@@ -297,3 +301,55 @@ def test_containerd_the_plan_names_the_released_record_and_counts_its_snapshot_w
     own = own_bytes(div1, {'A': {div1.id, 'div2'}, 'AB': {div1.id}})
     assert bytes_of[div1.id] == own + 204800, 'the image, and the snapshot of r-b (its layer) once more'
     assert bytes_of['r-b'] == 0
+
+
+def _stage_host():
+    """Random seed 106 on 28.5: a multi-stage build's stage records (never exported: no blob) on cw/busybox, held
+    by every image whose whole layer list is busybox's (the base and images that only add metadata), and a record of
+    busybox's own top layer (no step). app = busybox + COPY --from=build, which a container uses."""
+    busybox = image('busybox', 'cw/busybox:latest', layers=[('B1', 1990656), ('B2', 8192)])
+    labelled = image('labelled', 'rnd/nimbus:2.0', layers=[('B1', 1990656), ('B2', 8192)])
+    app = _steps('app', 'rnd/fjord:3.1', steps=[('B1', 1990656, ''), ('B2', 8192, ''),
+                                                ('BA', 16384, 'COPY /out /app # buildkit')])
+    records = [_step_record('r-src', 151552, '[build 2/3] COPY src-91df.bin /src/src-91df.bin'),
+               _step_record('r-run', 16384, 'mount / from exec /bin/sh -c cat /src/src-91df.bin > /out/91df'),
+               _step_record('r-app', 23179, '[stage-1 2/2] COPY --from=build /out /app'),
+               _step_record('r-base', 3465, '')]
+    snap = snapshot(images=[busybox, labelled, app], build_cache=records)
+    snap.engine = CONTAINERD
+    return snap, busybox, labelled, app
+
+
+def test_containerd_records_no_layer_can_be_told_for_may_go_once_a_whole_layer_list_has_no_image():
+    snap, busybox, labelled, _app = _stage_host()
+    assert cache_release(snap, {busybox.id}).may_go == set(), 'rnd/nimbus:2.0 has the same layer list'
+    both = cache_release(snap, {busybox.id, labelled.id})
+    assert both.released == {} and both.may_go == {'r-src', 'r-run'}, 'r-app is told (kept); r-base: B1, B2 held'
+
+
+def test_containerd_a_base_layers_record_may_go_once_one_of_its_layers_has_no_image():
+    snap, busybox, labelled, app = _stage_host()
+    assert cache_release(snap, {busybox.id, labelled.id, app.id}).may_go == {'r-src', 'r-run', 'r-base'}
+    assert cache_release(snap, {busybox.id, labelled.id, app.id}).released == {'r-app': (app.id, 16384)}
+
+
+def test_graphdriver_records_of_a_size_with_lost_and_kept_chains_may_go():
+    old = _built('old', 'cw/a:1', layers=[('L1', 4096)], made=1.0)
+    new = _built('new', 'cw/a:2', layers=[('L2', 4096)], made=2.0)
+    records = [_record('r1', 4096, 1.0), _record('r2', 4096, 2.0), _record('r3', 4096, 3.0)]  # 3 records, 2 chains
+    snap = snapshot(images=[old, new], build_cache=records)
+    release = cache_release(snap, {old.id})
+    assert release.released == {} and release.may_go == {'r1', 'r2', 'r3'}
+    assert cache_release(snap, {old.id, new.id}).released == {'r1': ('', 0), 'r2': ('', 0), 'r3': ('', 0)}
+
+
+def test_the_plan_lists_what_may_go_apart_from_its_items_and_bytes():
+    snap, busybox, labelled, _app = _stage_host()
+    plan = make_plan(snap, policy(images='unused', build_cache='unused', protect_base_images=False,
+                                  keep_images=['rnd/fjord:*']))
+    assert {item.id for item in plan.items if item.type == 'image'} == {busybox.id, labelled.id}
+    assert not any(item.type == 'build_cache' for item in plan.items)
+    assert sorted((item.id, item.bytes) for item in plan.may_release) == [('r-run', 16384), ('r-src', 151552)]
+    reserve = make_plan(snap, policy(images='unused', build_cache='all', build_cache_reserve='1GB',
+                                     protect_base_images=False, keep_images=['rnd/fjord:*']))
+    assert reserve.may_release == [], 'a reserve takes nothing the images set free'

@@ -207,3 +207,20 @@ def test_buildkit_workdir_steps_pair_with_the_layers_they_made():
         (1982256, '/bin/sh -c #(nop) COPY file:73e2 in /'), (3216, '/bin/busybox --install -s /bin'),
         (0, 'WORKDIR /w/a'), (0, 'WORKDIR /w/b')]
     assert layers_from_history(diff_ids[:3], history) is None, 'one of two WORKDIRs made a layer: which is not said'
+
+
+def test_a_legacy_workdir_step_pairs_with_the_layer_it_made():
+    """Seen on 20.10 (random seed 104): an image of the legacy builder, pushed and pulled back, has 5 layers and 4
+    history entries with a size; its `#(nop) WORKDIR` made the fifth. Without it no layer of the host was tied."""
+    history = [  # newest first, as the API lists it
+        {'CreatedBy': '/bin/sh -c #(nop)  CMD ["sh"]', 'Size': 0},
+        {'CreatedBy': '/bin/sh -c #(nop) WORKDIR /w/ac0fa4afd44e', 'Size': 0},
+        {'CreatedBy': '/bin/sh -c mkdir -p /data && yes 970f | head -c 36784 > /data/r', 'Size': 36784},
+        {'CreatedBy': '/bin/sh -c mkdir -p /data && yes eabe | head -c 17348 > /data/r', 'Size': 17348},
+        {'CreatedBy': '/bin/sh -c #(nop)  LABEL org.cachewarden.sandbox.scenario=random', 'Size': 0},
+        {'CreatedBy': '/bin/busybox --install -s /bin', 'Size': 3216},
+        {'CreatedBy': '/bin/sh -c #(nop) COPY file:73e2 in /bin/busybox ', 'Size': 1982256}]
+    diff_ids = ['sha256:' + str(n) * 64 for n in range(1, 6)]
+    layers = layers_from_history(diff_ids, history)
+    assert [layer.size for layer in layers] == [1982256, 3216, 17348, 36784, 0]
+    assert layers[-1].step == '/bin/sh -c #(nop) WORKDIR /w/ac0fa4afd44e'

@@ -16,14 +16,15 @@ from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snap
     DAY, NOW, cache, policy, snapshot)
 
 
-def _case(**options):
+def _case(may_go=(), **options):
     before = snapshot(build_cache=[cache('held', 10, shared=True, last_used=NOW - 9 * DAY),
                                    cache('young', 20, shared=True, last_used=NOW - DAY),
                                    cache('kept', 30, shared=True, last_used=NOW - 9 * DAY),
                                    cache('planned', 40, last_used=NOW - 9 * DAY),
                                    cache('inner', 50, kind='internal', shared=True, last_used=NOW - 9 * DAY)])
     now = [replace(record, shared=record.id == 'kept') for record in before.build_cache]
-    plan = Plan(items=[PlanItem('build_cache', 'planned', [], 40, 'unused build cache (regular)')])
+    plan = Plan(items=[PlanItem('build_cache', 'planned', [], 40, 'unused build cache (regular)')],
+                may_release=[PlanItem('build_cache', record_id, [], 1, 'may go') for record_id in may_go])
     outcome = Outcome(removed=[PlanItem('image', 'sha256:app', ['cw/app:1'], 5, 'unused image')])
     return released_cache(before, plan, outcome, policy(**options), now)
 
@@ -34,6 +35,11 @@ def test_records_the_removed_images_released_are_taken_by_the_same_rules():
     assert released[0].reason == 'released by the images this run removed (shared with them before)'
     assert [item.id for item in _case(images='unused', build_cache='all', older_than='7d')] == ['held', 'inner']
     assert [item.id for item in _case(images='unused', build_cache='all')] == ['held', 'young', 'inner']
+
+
+def test_a_record_the_plan_listed_as_may_go_says_so():
+    released = _case(may_go=['held'], images='unused', build_cache='unused', older_than='7d')
+    assert released[0].reason == 'released by the images this run removed (listed by the plan as may go)'
 
 
 def test_nothing_more_without_a_build_cache_target_or_with_a_reserve():

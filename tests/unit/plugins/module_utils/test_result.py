@@ -206,3 +206,13 @@ def test_containerd_counts_a_pruned_records_blob_under_build_cache_alone():
     assert result['summary']['image']['reclaimed_bytes'] == 0
     assert result['summary']['build_cache']['reclaimed_bytes'] == result['predicted_bytes'] == snap + blob
     assert result['reclaimed_bytes'] == snap + blob and result['cache_blob_bytes'] == blob
+
+
+def test_check_mode_says_what_may_go_besides_the_plan():
+    plan = Plan(items=[PlanItem('image', 'sha256:a', ['cw/a:1'], 16930, 'unused image')],
+                may_release=[PlanItem('build_cache', 'r1', ['[build 2/3] COPY src /src'], 151552, 'may go'),
+                             PlanItem('build_cache', 'r2', ['mount / from exec true'], 16384, 'may go')])
+    result = prune_result(plan, None, _host(), None, {})
+    assert result['msg'] == ('would remove 1 items, 16.93 kB would be freed; 2 more build cache records (167.9 kB) '
+                             'may go with the images (see may_release)')
+    assert [item['id'] for item in result['may_release']] == ['r1', 'r2'] and result['predicted_bytes'] == 16930
