@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import layer_bytes
+from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import chains_below, layer_bytes
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
 
 # A compressed blob is at most its layer's size plus gzip's framing (the layer's size is block-rounded already).
@@ -106,17 +106,14 @@ def _pair_through_parents(snapshot: Snapshot, pairs: Dict[str, str]) -> Dict[str
     the parent's chain (the history names the step), where there is one. A layer of size 0 (a WORKDIR on
     20.10) is tied only this way; its record frees no bytes, but stays shared until it goes.
     """
-    below: Dict[str, str] = {}
+    below = chains_below(snapshot.images)
     above: Dict[str, Set[str]] = {}  # chain -> the BuildKit-made chains stacked on it
     sizes: Dict[str, int] = {}
     for image in snapshot.images:
-        previous = ''
         for layer in image.layers or []:
-            below[layer.chain_id] = previous
             if layer_step(layer.step):
-                above.setdefault(previous, set()).add(layer.chain_id)
+                above.setdefault(below[layer.chain_id], set()).add(layer.chain_id)
             sizes[layer.chain_id] = layer.size
-            previous = layer.chain_id
     shared = [record for record in snapshot.build_cache if record.shared]
     children: Dict[str, List[str]] = {}
     for record in shared:
@@ -155,8 +152,9 @@ def cache_release(snapshot: Snapshot, deleted: Iterable[str]) -> CacheRelease:
     if not deleted:
         return CacheRelease()
     if snapshot.engine.image_store == 'containerd':
-        released = containerd_released(snapshot, deleted)
-        return CacheRelease(released, _containerd_may_go(snapshot, deleted) - set(released))
+        release = containerd_released(snapshot, deleted)
+        release.may_go |= _containerd_may_go(snapshot, deleted) - set(release.released)
+        return release
     return _graphdriver_release(snapshot, deleted)
 
 
@@ -286,7 +284,7 @@ def _walk_layers(snapshot: Snapshot, deleted: Set[str]) -> Tuple[Set[Tuple[str, 
         held |= stopped
 
 
-def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str, Tuple[str, int]]:
+def containerd_released(snapshot: Snapshot, deleted: Set[str]) -> CacheRelease:
     """Shared, unused records that the removal of ``deleted`` sets free on the containerd store, each with the
     removed image credited with its layer and the layer's size: the engine counts a record's own snapshot among
     image layers, so removing the record frees that layer's size once more (docs/prune.md).
@@ -295,10 +293,10 @@ def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str,
     (``COPY --from=build /out /app``) for other content: where a step's records and layers are as many, and
     their sizes (the layers' as content_estimate tells them: snapshot and blob) all differ, they are paired
     in order of size. Otherwise a record goes when it fits a layer the walk frees (_walk_layers) and none that
-    stays held; two records of one chain (a build made again with --no-cache) both matched the image."""
-    deleted = set(deleted)
+    stays held; two records of one chain (a build made again with --no-cache) both matched the image. A record
+    that fits a layer the walk frees and one that stays held, unpaired, may go."""
     if _kept_chains(snapshot, deleted) is None:
-        return {}
+        return CacheRelease()
     freed, held = _walk_layers(snapshot, deleted)
     sizes: Dict[str, int] = {}
     credited: Dict[Tuple[str, str], str] = {}  # freed layer -> the first removed image holding it, by ID
@@ -311,21 +309,26 @@ def containerd_released(snapshot: Snapshot, deleted: Iterable[str]) -> Dict[str,
     for record in snapshot.build_cache:
         if record.shared and not record.in_use and record_step(record.description):
             records.setdefault(record_step(record.description), []).append(record)
-    result: Dict[str, Tuple[str, int]] = {}
+    chains_of_step: Dict[str, Set[str]] = {}
+    for key_step, chain in freed | held:
+        chains_of_step.setdefault(key_step, set()).add(chain)
+    result = CacheRelease()
     for step, candidates in records.items():
-        layers = {chain for key_step, chain in freed | held if key_step == step}
+        layers = chains_of_step.get(step, set())
         paired = _paired(candidates, layers, estimated)
         for record in candidates:
             chain = paired.get(record.id)
             if chain is not None and _fits(sizes[chain], record.size):
                 if (step, chain) in freed:
-                    result[record.id] = (credited[(step, chain)], sizes[chain])
+                    result.released[record.id] = (credited[(step, chain)], sizes[chain])
                 continue
             fits = [(sizes[chain], credited[(step, chain)]) for chain in layers
                     if (step, chain) in freed and _fits(sizes[chain], record.size)]
-            if fits and not any((step, chain) in held and _fits(sizes[chain], record.size) for chain in layers):
+            if fits and any((step, chain) in held and _fits(sizes[chain], record.size) for chain in layers):
+                result.may_go.add(record.id)
+            elif fits:
                 size, image_id = max(fits)  # the largest layer that fits, then the image
-                result[record.id] = (image_id, size)
+                result.released[record.id] = (image_id, size)
     return result
 
 

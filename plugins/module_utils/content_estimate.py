@@ -53,9 +53,15 @@ def layer_bytes(images: Iterable[Image], stacks: Optional[Dict[str, int]] = None
     caller has them already)."""
     images = list(images)
     stacks = stack_bytes(images) if stacks is None else stacks
+    below = chains_below(images)
+    return {chain: max(stack - stacks.get(below[chain], 0), 0) for chain, stack in stacks.items()}
+
+
+def chains_below(images: Iterable[Image]) -> Dict[str, str]:
+    """Chain ID -> the chain ID of the layer under it ('' for a bottom layer), over the images' layers."""
     below: Dict[str, str] = {}
     for image in images:
         previous = ''
         for layer in image.layers or []:
             below[layer.chain_id], previous = previous, layer.chain_id
-    return {chain: max(stack - stacks.get(below[chain], 0), 0) for chain, stack in stacks.items()}
+    return below
