@@ -20,11 +20,11 @@ from sandbox import paths
 sys.path.insert(0, str(paths.collections_dir()))
 # pylint: disable=wrong-import-position
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine  # noqa: E402
-from ansible_collections.cachewarden.docker.plugins.module_utils.executor import Executor  # noqa: E402
 from ansible_collections.cachewarden.docker.plugins.module_utils.facts import cache_facts  # noqa: E402
 from ansible_collections.cachewarden.docker.plugins.module_utils.planner import make_plan  # noqa: E402
 from ansible_collections.cachewarden.docker.plugins.module_utils.policy import POLICY_ARGUMENT_SPEC, Policy, validate_policy  # noqa: E402
-from ansible_collections.cachewarden.docker.plugins.module_utils.prune_run import plan_with_fresh_tag_times, read_for, stored_detail  # noqa: E402
+from ansible_collections.cachewarden.docker.plugins.module_utils.prune_run import (  # noqa: E402
+    apply_plan, plan_with_fresh_tag_times, read_for, stored_detail)
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Snapshot  # noqa: E402
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import read_snapshot  # noqa: E402
 from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import fold_in, load_state, save_state  # noqa: E402
@@ -104,7 +104,7 @@ def measure_prune(docker_host: str, policy_options: dict[str, Any], state_file: 
 
     snapshot, state = step("read", lambda: read_as_the_module(engine, policy, state_file))
     plan = step("plan", lambda: plan_with_fresh_tag_times(engine, snapshot, policy, state["images"]))
-    outcome = step("apply", lambda: Executor(engine, policy).run(plan))
+    outcome = step("apply", lambda: apply_plan(engine, policy, snapshot, plan))
     after = step("read after", lambda: read_for(engine, policy, sizes=False, known=snapshot.image_detail))
     step("save state", lambda: save_state(str(state_file), fold_in(state, after)))
     return {"steps": steps, "calls": calls, "planned": len(plan.items), "removed": len(outcome.removed),

@@ -116,12 +116,7 @@ def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, r
     if check_mode:
         run.result = prune_result(plan, None, before, None, summary, set_facts=True)
         return
-    executor = Executor(engine, policy, blob_watch=frozenset(
-        record.id for record in before.build_cache if not record.shared) if before.engine.image_store == 'containerd'
-        else frozenset())
-    outcome = executor.run(plan)
-    if not outcome.interrupted:
-        _prune_released_cache(engine, executor, before, plan, policy)
+    outcome = apply_plan(engine, policy, before, plan)
     if outcome.interrupted:
         _settle_interrupted(engine, plan, outcome)
         run.failed = ('the run stopped after %d of %d plan items were removed; rerun to finish the plan (see '
@@ -138,6 +133,17 @@ def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, r
     if warning:
         run.warnings.append(warning)
     run.result = prune_result(plan, outcome, before, after, summary, set_facts=True)
+
+
+def apply_plan(engine: Engine, policy: Policy, before: Snapshot, plan: Plan) -> Outcome:
+    """Carry the plan out, then prune the build cache records its images set free (_prune_released_cache)."""
+    executor = Executor(engine, policy, blob_watch=frozenset(
+        record.id for record in before.build_cache if not record.shared) if before.engine.image_store == 'containerd'
+        else frozenset())
+    outcome = executor.run(plan)
+    if not outcome.interrupted:
+        _prune_released_cache(engine, executor, before, plan, policy)
+    return outcome
 
 
 def _prune_released_cache(engine: Engine, executor: Executor, before: Snapshot, plan: Plan, policy: Policy) -> None:
