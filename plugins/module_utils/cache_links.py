@@ -17,8 +17,11 @@ takes a shared record. The engine decides this anew on every ``GET /system/df`` 
   it: its description (``[2/2] COPY b /b``, ``mount / from exec <command>``) and the image history
   (``COPY b /b # buildkit``) write the same step; its size is the layer's plus the layer's compressed blob.
   A removed image's records go from its top down to the first layer an image that stays also holds, each
-  told by its step and size (containerd_released); whatever else the removal sets free, the run finds by
-  reading the build cache again after the images went (prune_run.released_cache).
+  told by its step and size (containerd_released). A record the engine never exported (a build stage's steps)
+  is held by the images whose whole layer list is the chain it was built on, which the API does not name.
+
+Records the removal may set free but that nothing ties to a layer are listed apart (CacheRelease.may_go); the run
+finds what went free by reading the build cache again after the images went (prune_run.released_cache).
 """
 
 from __future__ import annotations
