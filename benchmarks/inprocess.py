@@ -62,7 +62,7 @@ def read_as_the_module(engine: Engine, policy: Policy, state_file: Path) -> tupl
     engine with the per-image detail the state holds, fold the snapshot in. The snapshot and the new state."""
     state, _warning = load_state(str(state_file))
     snapshot = read_for(engine, policy, sizes=False, state=state, known=stored_detail(state, []))
-    return snapshot, fold_in(state, snapshot)
+    return snapshot, fold_in(state, snapshot, with_detail=False)
 
 
 def measure(docker_host: str, policy_options: dict[str, Any], state_file: Path, plan_reps: int = 5) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def _locked_run(engine: Engine, policy: Policy, check_mode: bool, sizes: bool, r
     if warning:
         run.warnings.append(warning)
     before = read_for(engine, policy, sizes, state, known=stored_detail(state, run.warnings))
-    state = fold_in(state, before)
+    state = fold_in(state, before, with_detail=False)  # the detail is written from the snapshot after the run
     plan = plan_with_fresh_tag_times(engine, before, policy, state['images'])
     run.warnings.extend(plan.warnings)
     summary = policy_summary(policy)

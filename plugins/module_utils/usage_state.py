@@ -88,9 +88,10 @@ def events_since(state: Dict[str, Any], now: int) -> int:
     return int(state.get('events_until') or 0) or now - FIRST_EVENTS_WINDOW
 
 
-def fold_in(state: Dict[str, Any], snapshot: Snapshot) -> Dict[str, Any]:
+def fold_in(state: Dict[str, Any], snapshot: Snapshot, with_detail: bool = True) -> Dict[str, Any]:
     """A new state with what the snapshot shows: container use, events and the per-image detail it read
-    (the state's own is kept when the snapshot read none). Pure."""
+    (the state's own is kept when the snapshot read none, or ``with_detail`` is false: a fold that is not saved
+    need not write the detail out). Pure."""
     by_ref: Dict[str, str] = {}
     for image in snapshot.images:
         by_ref[image.id] = image.id
@@ -112,7 +113,8 @@ def fold_in(state: Dict[str, Any], snapshot: Snapshot) -> Dict[str, Any]:
     # after a prune) keeps the old mark, so the next run reads the events of this run's window again.
     until = snapshot.events_until if snapshot.events_until is not None else state.get('events_until', 0)
     folded = {'version': STATE_VERSION, 'events_until': until, 'images': last_used}
-    detail = to_state(snapshot.image_detail) if snapshot.image_detail is not None else state.get(DETAIL_KEY)
+    detail = to_state(snapshot.image_detail) if with_detail and snapshot.image_detail is not None \
+        else state.get(DETAIL_KEY)
     if detail is not None:
         folded[DETAIL_KEY] = detail
     return folded

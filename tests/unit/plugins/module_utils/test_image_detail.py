@@ -97,6 +97,10 @@ def test_the_state_file_carries_the_section_and_a_run_without_detail_keeps_it(tm
     assert warning is None and from_state(state[DETAIL_KEY]) == _cache()
     without = snapshot(images=[])
     assert fold_in(state, without)[DETAIL_KEY] == state[DETAIL_KEY]
+    other = snapshot(images=[image('two', 'app:2', layers=[('sha256:base', 1000)])])
+    other.image_detail = DetailCache(engine='another')
+    assert fold_in(state, other, with_detail=False)[DETAIL_KEY] is state[DETAIL_KEY], 'not written out again'
+    assert fold_in(state, other)[DETAIL_KEY] != state[DETAIL_KEY]
 
 
 def test_a_damaged_section_is_a_warning_not_a_failure():
