@@ -6,9 +6,10 @@
 The engine counts an image there as its content blobs (compressed layers, config, manifest) plus its unpacked
 snapshots, and the API gives no size per blob; the history's layer sizes are the layers' diffs, a little under
 their snapshots. Chain IDs name every layer below them, so the layers an image shares with others are a prefix
-of its list. The bytes of a layer stack are known, but for one config and manifest, where an image of exactly
-that stack is present (a parent, a base): its content plus unpacked size. Elsewhere a layer counts its history
-size scaled as the image it is read from scales (that image's content plus unpacked size over its history sizes).
+of its list. The bytes of a layer stack are known where an image of exactly that stack is present (a parent, a
+base): its content plus unpacked size, less its own config and manifests (their sizes: the listing's descriptors,
+and an estimate of the config). Elsewhere a layer counts its history size scaled as the image it is read from
+scales (that image's layers' bytes over its history sizes).
 """
 
 from __future__ import annotations
@@ -26,31 +27,36 @@ def image_total(image: Image) -> int:
     return image.content_size + unpacked
 
 
+def _layers_total(image: Image) -> int:
+    """The part of image_total its layers make up: less its own config and manifests (Image.meta_bytes)."""
+    return max(image_total(image) - image.meta_bytes, 0)
+
+
 def stack_bytes(images: Iterable[Image]) -> Dict[str, int]:
-    """Chain ID -> estimated bytes of the layer stack up to and including that layer, for the images whose
-    content size is known (the containerd store; empty elsewhere)."""
+    """Chain ID -> estimated bytes of the layer stack up to and including that layer (snapshots and blobs, no
+    image's config or manifest), for the images whose content size is known (the containerd store; empty
+    elsewhere)."""
     known: List[Image] = sorted((image for image in images if image.layers and image.content_size >= 0),
                                 key=lambda image: image.id)
     anchors: Dict[str, int] = {}
     for image in known:
         top = image.layers[-1].chain_id
-        anchors[top] = min(anchors.get(top, image_total(image)), image_total(image))
+        anchors[top] = min(anchors.get(top, _layers_total(image)), _layers_total(image))
     stacks: Dict[str, int] = {}
     for image in known:
         history = sum(layer.size for layer in image.layers)
         below = 0
         for layer in image.layers:
             if layer.chain_id not in stacks:
-                scaled = below + (layer.size * image_total(image) // history if history else 0)
+                scaled = below + (layer.size * _layers_total(image) // history if history else 0)
                 stacks[layer.chain_id] = anchors.get(layer.chain_id, scaled)
             below = stacks[layer.chain_id]
     return stacks
 
 
 def layer_bytes(images: Iterable[Image], stacks: Optional[Dict[str, int]] = None) -> Dict[str, int]:
-    """Chain ID -> estimated bytes of that one layer (snapshot and blob; with the config and manifest of an image
-    that ends there): its stack less the stack below it (``stacks``: stack_bytes of the same images, when the
-    caller has them already)."""
+    """Chain ID -> estimated bytes of that one layer (snapshot and blob): its stack less the stack below it
+    (``stacks``: stack_bytes of the same images, when the caller has them already)."""
     images = list(images)
     stacks = stack_bytes(images) if stacks is None else stacks
     below = chains_below(images)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import calendar
+import json
 import re
 import time
 from typing import Any, Dict, List, Optional, Sequence
@@ -109,6 +110,7 @@ def parse_images(listing: List[Dict[str, Any]]) -> List[Image]:
             shared_size=-1,
             labels=dict(summary.get('Labels') or {}),
             unpacked_size=_unpacked_size(summary.get('Manifests')),
+            manifest_bytes=_manifest_bytes(summary),
         ))
     by_id = {image.id: image for image in images}
     for image in images:
@@ -127,6 +129,41 @@ def _unpacked_size(manifests: Any) -> int:
         return -1
     unpacked = ((present[0].get('ImageData') or {}).get('Size') or {}).get('Unpacked')
     return int(unpacked) if isinstance(unpacked, int) and unpacked >= 0 else -1
+
+
+def _manifest_bytes(summary: Dict[str, Any]) -> int:
+    """The bytes of an image's manifests (and of its index, where the image is one): the descriptors the listing's
+    ``manifests=1`` gives (API 1.47+, containerd store); -1 without them."""
+    manifests = [entry.get('Descriptor') or {} for entry in summary.get('Manifests') or [] if isinstance(entry, dict)]
+    if not manifests:
+        return -1
+    total = sum(int(descriptor.get('size') or 0) for descriptor in manifests)
+    target = summary.get('Descriptor') or {}
+    if target.get('digest') and target.get('digest') not in {descriptor.get('digest') for descriptor in manifests}:
+        total += int(target.get('size') or 0)
+    return total
+
+
+def config_bytes(inspect: Dict[str, Any], history: Sequence[Dict[str, Any]]) -> int:
+    """The size of an image's config blob, estimated: the config as the engine writes it, made again from the
+    inspect answer and the history (the API gives no size for it). Measured on 28.5 (random seed 110, 34 images
+    removed one at a time): each image whose layers other images all hold freed its manifest plus 38-157 bytes
+    more than this estimate of its config."""
+    config = {
+        'architecture': inspect.get('Architecture'),
+        'config': inspect.get('Config'),
+        'created': inspect.get('Created'),
+        'history': [dict({'created': _rfc3339(entry.get('Created')), 'created_by': entry.get('CreatedBy') or ''},
+                         **({'comment': entry['Comment']} if entry.get('Comment') else {}))
+                    for entry in reversed(list(history))],
+        'os': inspect.get('Os'),
+        'rootfs': inspect.get('RootFS'),
+    }
+    return len(json.dumps(config, separators=(',', ':')))
+
+
+def _rfc3339(seconds: Any) -> str:
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(int(seconds or 0)))
 
 
 def add_writable_snapshots(containers: List[Container], images: List[Image]) -> None:

@@ -33,13 +33,17 @@ class ImageDetail:
     content_size: int
     layers: Tuple[Layer, ...]
     buildkit: Optional[bool]  # None: the history was not read (the layer sizes were derived)
+    config_bytes: int = -1  # containerd store: the config's estimated size (an entry of an older run has none)
 
     def fits(self, image: Image, containerd_store: bool) -> bool:
         """Whether the entry can stand for this listing of the image (same listed size; on a graphdriver
-        store the layers add up to it, as they always do there)."""
+        store the layers add up to it, as they always do there; on the containerd store it has the config's
+        size)."""
         if self.listed_size != image.size:
             return False
-        return containerd_store or sum(layer.size for layer in self.layers) == image.size
+        if containerd_store:
+            return self.config_bytes >= 0
+        return sum(layer.size for layer in self.layers) == image.size
 
 
 @dataclass
@@ -61,7 +65,8 @@ def detail_of(image: Image, listed_size: int, buildkit_known: bool) -> Optional[
         return None
     return ImageDetail(listed_size=listed_size, tags=tuple(image.tags), last_tagged=image.last_tagged,
                        created_precise=image.created_precise, content_size=image.content_size,
-                       layers=tuple(image.layers), buildkit=image.buildkit if buildkit_known else None)
+                       layers=tuple(image.layers), buildkit=image.buildkit if buildkit_known else None,
+                       config_bytes=image.config_bytes)
 
 
 def apply_detail(image: Image, detail: ImageDetail) -> None:
@@ -71,6 +76,7 @@ def apply_detail(image: Image, detail: ImageDetail) -> None:
     image.created_precise = detail.created_precise
     image.content_size = detail.content_size
     image.buildkit = bool(detail.buildkit)
+    image.config_bytes = detail.config_bytes
 
 
 def to_state(cache: DetailCache) -> Dict[str, Any]:
@@ -80,7 +86,7 @@ def to_state(cache: DetailCache) -> Dict[str, Any]:
     for image_id, detail in sorted(cache.images.items()):
         positions = [table.setdefault((layer.chain_id, layer.size, layer.step), len(table)) for layer in detail.layers]
         images[image_id] = [detail.listed_size, list(detail.tags), detail.last_tagged, detail.created_precise,
-                            detail.content_size, positions, detail.buildkit]
+                            detail.content_size, positions, detail.buildkit, detail.config_bytes]
     return {'engine': cache.engine, 'layers': [list(layer) for layer in table], 'images': images}
 
 
@@ -112,10 +118,11 @@ def _layer(entry: Any) -> Optional[Layer]:
 
 
 def _detail(entry: Any, layers: List[Optional[Layer]]) -> Optional[ImageDetail]:
-    if not isinstance(entry, list) or len(entry) != 7:
+    if not isinstance(entry, list) or len(entry) not in (7, 8):
         return None
-    listed_size, tags, last_tagged, created, content_size, positions, buildkit = entry
-    numbers = [_count(value) for value in (listed_size, last_tagged, content_size)]
+    listed_size, tags, last_tagged, created, content_size, positions, buildkit = entry[:7]
+    config = entry[7] if len(entry) == 8 else -1  # entries of older runs: the config's size is read again
+    numbers = [_count(value) for value in (listed_size, last_tagged, content_size, config)]
     if None in numbers or not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         return None
     if isinstance(created, bool) or not isinstance(created, (int, float)) or not math.isfinite(created):
@@ -129,4 +136,4 @@ def _detail(entry: Any, layers: List[Optional[Layer]]) -> Optional[ImageDetail]:
         return None
     return ImageDetail(listed_size=numbers[0], tags=tuple(tags), last_tagged=numbers[1], created_precise=float(created),
                        content_size=numbers[2], layers=tuple(layer for layer in own if layer is not None),
-                       buildkit=buildkit)
+                       buildkit=buildkit, config_bytes=numbers[3])

@@ -52,6 +52,15 @@ class Image:
     created_precise: float = 0.0  # creation with its fraction of a second, when the image was inspected
     buildkit: bool = False  # built by BuildKit (its layers may be snapshots the build cache holds)
     unpacked_size: int = -1  # containerd store, API 1.47+: bytes of its unpacked snapshots (the listing's manifests)
+    # Containerd store: bytes of its manifests and index (API 1.47+, the listing's descriptors: exact) and of its
+    # config blob (estimated from inspect and history, see engine_answers.config_bytes); -1 where not known.
+    manifest_bytes: int = -1
+    config_bytes: int = -1
+
+    @property
+    def meta_bytes(self) -> int:
+        """Bytes of the image's own config and manifests (0 where not known): none of its layers holds them."""
+        return max(self.manifest_bytes, 0) + max(self.config_bytes, 0)
 
     @property
     def untagged(self) -> bool:

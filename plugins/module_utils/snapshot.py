@@ -18,8 +18,8 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.disk_usage impo
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import (
     API_DF_TYPE_FILTER, API_IMAGE_MANIFESTS, API_VOLUME_ANONYMOUS_LABEL, Engine, EngineAPIError, map_concurrently)
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import (
-    add_df_sizes, add_writable_snapshots, built_by_buildkit, chain_ids, image_store_name, layers_from_history, parse_build_cache, parse_containers,
-    parse_images, parse_networks, parse_precise_timestamp, parse_timestamp, parse_volumes)
+    add_df_sizes, add_writable_snapshots, built_by_buildkit, chain_ids, config_bytes, image_store_name, layers_from_history,
+    parse_build_cache, parse_containers, parse_images, parse_networks, parse_precise_timestamp, parse_timestamp, parse_volumes)
 from ansible_collections.cachewarden.docker.plugins.module_utils.derived_layers import derive, history_to_read
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_detail import (
     DetailCache, ImageDetail, apply_detail, detail_of, engine_key)
@@ -83,6 +83,7 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
     for image_id in gone:
         read.cached.pop(image_id, None)
     diff_ids: Dict[str, List[str]] = {}
+    inspected: Dict[str, Dict[str, Any]] = {}
     for image, inspect in zip(to_inspect, inspects):
         if inspect is None:
             continue
@@ -94,6 +95,7 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
         image.created_precise = parse_precise_timestamp(inspect.get('Created'))
         if containerd_store:
             image.content_size = int(inspect.get('Size') or 0)
+            inspected[image.id] = inspect
     by_id = {image.id: image for image in images}
 
     def read_history(image_ids: List[str]) -> None:
@@ -101,6 +103,8 @@ def _add_image_detail(engine: Engine, images: List[Image], containerd_store: boo
             read.history_read.add(image_id)
             by_id[image_id].layers = layers_from_history(diff_ids[image_id], history)
             by_id[image_id].buildkit = built_by_buildkit(history)
+            if image_id in inspected and history:
+                by_id[image_id].config_bytes = config_bytes(inspected[image_id], history)
 
     if containerd_store:
         read_history(sorted(diff_ids))

@@ -11,7 +11,8 @@ import hashlib
 import pytest
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import (
-    add_writable_snapshots, chain_ids, image_store_name, layers_from_history, parse_containers, parse_images, parse_timestamp)
+    add_writable_snapshots, chain_ids, config_bytes, image_store_name, layers_from_history, parse_containers, parse_images,
+    parse_timestamp)
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Filesystem, Image, Layer
 
 NOON = calendar.timegm((2024, 3, 1, 12, 0, 0, 0, 0, 0))  # 2024-03-01T12:00:00Z
@@ -224,3 +225,28 @@ def test_a_legacy_workdir_step_pairs_with_the_layer_it_made():
     layers = layers_from_history(diff_ids, history)
     assert [layer.size for layer in layers] == [1982256, 3216, 17348, 36784, 0]
     assert layers[-1].step == '/bin/sh -c #(nop) WORKDIR /w/ac0fa4afd44e'
+
+
+def test_the_manifest_bytes_are_the_listings_descriptors_and_the_index():
+    manifest = dict(_manifest(2318336), Descriptor={'digest': 'sha256:m', 'size': 966})
+    attestation = dict(_manifest(0, kind='attestation'), Descriptor={'digest': 'sha256:t', 'size': 566})
+    (one,) = parse_images([{'Id': 'sha256:a', 'Size': 1, 'Manifests': [manifest],
+                            'Descriptor': {'digest': 'sha256:m', 'size': 966}}])
+    (index,) = parse_images([{'Id': 'sha256:b', 'Size': 1, 'Manifests': [manifest, attestation],
+                              'Descriptor': {'digest': 'sha256:i', 'size': 856}}])
+    (older,) = parse_images([{'Id': 'sha256:c', 'Size': 1}])
+    assert (one.manifest_bytes, index.manifest_bytes, older.manifest_bytes) == (966, 966 + 566 + 856, -1)
+
+
+def test_the_config_size_is_the_config_written_again_from_inspect_and_history():
+    """Random seed 110 on 28.5: an intermediate image of the legacy builder (3 layers, all held by its child) freed
+    2,095 bytes when removed alone: its 966-byte manifest and its config."""
+    inspect = {'Architecture': 'amd64', 'Os': 'linux', 'Created': '2026-12-06T22:30:47.123456789Z',
+               'Config': {'Env': ['PATH=/usr/bin:/bin'], 'Cmd': ['sh'], 'Labels': {'org.cachewarden.sandbox': 'random'}},
+               'RootFS': {'Type': 'layers', 'Layers': ['sha256:' + str(n) * 64 for n in range(1, 4)]}}
+    history = [{'Created': 1765060247, 'CreatedBy': '/bin/sh -c #(nop) WORKDIR /w/ac0f', 'Comment': ''},
+               {'Created': 1765060246, 'CreatedBy': '/bin/busybox --install -s /bin', 'Comment': ''},
+               {'Created': 1765060245, 'CreatedBy': '/bin/sh -c #(nop) COPY file:73e2 in /bin/busybox ', 'Comment': ''}]
+    estimate = config_bytes(inspect, history)
+    assert 600 < estimate < 1300, estimate
+    assert config_bytes(inspect, history + history) > estimate + 200, 'each history entry is written out'

@@ -52,7 +52,8 @@ def test_a_section_of_another_layout_is_not_used(section):
     lambda entry, layers: entry.__setitem__(5, [7]),            # a layer position past the table
     lambda entry, layers: entry.__setitem__(5, [-1]),           # a negative position
     lambda entry, layers: entry.__setitem__(6, 'yes'),          # buildkit not true/false/null
-    lambda entry, layers: entry.pop(),                          # too short
+    lambda entry, layers: entry.__delitem__(slice(6, None)),    # too short
+    lambda entry, layers: entry.__setitem__(7, 'big'),          # the config's size not a number
     lambda entry, layers: layers[1].__setitem__(1, -5),         # its layer's size is negative
 ])
 def test_a_damaged_entry_is_left_out_alone(damage):
@@ -69,9 +70,14 @@ def test_an_entry_stands_for_an_image_only_while_the_listing_agrees():
     assert detail.fits(listed, containerd_store=False)
     listed.size = 1025
     assert not detail.fits(listed, containerd_store=False), 'another listed size'
-    wrong_sum = ImageDetail(1025, ('app:1',), 0, 0.0, -1, (BASE, TOP), True)
+    wrong_sum = ImageDetail(1025, ('app:1',), 0, 0.0, -1, (BASE, TOP), True, config_bytes=1400)
     assert not wrong_sum.fits(listed, containerd_store=False), 'on a graphdriver store the layers add up to the size'
     assert wrong_sum.fits(listed, containerd_store=True), 'not on the containerd store'
+    older = ImageDetail(1025, ('app:1',), 0, 0.0, -1, (BASE, TOP), True)
+    assert not older.fits(listed, containerd_store=True), "an older run's entry has no config size: read again"
+    stored = to_state(DetailCache(engine='e', images={'sha256:one': older}))
+    stored['images']['sha256:one'].pop()  # as an older run wrote it: 7 fields
+    assert from_state(stored).images['sha256:one'] == older
 
 
 def test_detail_of_and_apply_detail_carry_the_same_fields():
