@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import chains_below, layer_bytes
+from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import chains_below
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
 
 # A compressed blob is at most its layer's size plus gzip's framing (the layer's size is block-rounded already).
@@ -293,11 +293,11 @@ def containerd_released(snapshot: Snapshot, deleted: Set[str]) -> CacheRelease:
     image layers, so removing the record frees that layer's size once more (docs/prune.md).
 
     A record is told for a layer by its step and its size (_fits). Several builds write the same step
-    (``COPY --from=build /out /app``) for other content: where a step's records and layers are as many, and
-    their sizes (the layers' as content_estimate tells them: snapshot and blob) all differ, they are paired
-    in order of size. Otherwise a record goes when it fits a layer the walk frees (_walk_layers) and none that
-    stays held; two records of one chain (a build made again with --no-cache) both matched the image. A record
-    that fits a layer the walk frees and one that stays held, unpaired, may go."""
+    (``COPY --from=build /out /app``) for other content: a record goes when it fits a layer the walk frees
+    (_walk_layers) and none that stays held; two records of one chain (a build made again with --no-cache) both
+    matched the image. A record that fits both a freed and a held layer of its step may go: the sizes do not
+    tell which one it made (random seeds 103 and 106 on 28.5: pairing such records by the layers' estimated
+    sizes was right on one seeding and wrong on another)."""
     if _kept_chains(snapshot, deleted) is None:
         return CacheRelease()
     freed, held = _walk_layers(snapshot, deleted)
@@ -307,7 +307,6 @@ def containerd_released(snapshot: Snapshot, deleted: Set[str]) -> CacheRelease:
         for layer in image.layers or []:
             sizes[layer.chain_id] = layer.size
             credited.setdefault((layer_step(layer.step), layer.chain_id), image.id)
-    estimated = dict(sizes, **layer_bytes(snapshot.images))
     records: Dict[str, List[BuildCacheRecord]] = {}
     for record in snapshot.build_cache:
         if record.shared and not record.in_use and record_step(record.description):
@@ -318,13 +317,7 @@ def containerd_released(snapshot: Snapshot, deleted: Set[str]) -> CacheRelease:
     result = CacheRelease()
     for step, candidates in records.items():
         layers = chains_of_step.get(step, set())
-        paired = _paired(candidates, layers, estimated)
         for record in candidates:
-            chain = paired.get(record.id)
-            if chain is not None and _fits(sizes[chain], record.size):
-                if (step, chain) in freed:
-                    result.released[record.id] = (credited[(step, chain)], sizes[chain])
-                continue
             fits = [(sizes[chain], credited[(step, chain)]) for chain in layers
                     if (step, chain) in freed and _fits(sizes[chain], record.size)]
             if fits and any((step, chain) in held and _fits(sizes[chain], record.size) for chain in layers):
@@ -334,12 +327,3 @@ def containerd_released(snapshot: Snapshot, deleted: Set[str]) -> CacheRelease:
                 result.released[record.id] = (image_id, size)
     return result
 
-
-def _paired(records: List[BuildCacheRecord], chains: Set[str], estimated: Dict[str, int]) -> Dict[str, str]:
-    """Record ID -> chain, in order of size, where records and chains are as many and no two sizes are equal."""
-    by_size = sorted(records, key=lambda record: record.size)
-    layers = sorted(chains, key=lambda chain: estimated[chain])
-    if len(by_size) != len(layers) or len({record.size for record in by_size}) < len(by_size) \
-            or len({estimated[chain] for chain in layers}) < len(layers):
-        return {}
-    return {record.id: chain for record, chain in zip(by_size, layers)}
