@@ -326,4 +326,3 @@ def containerd_released(snapshot: Snapshot, deleted: Set[str]) -> CacheRelease:
                 size, image_id = max(fits)  # the largest layer that fits, then the image
                 result.released[record.id] = (image_id, size)
     return result
-
