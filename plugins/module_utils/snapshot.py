@@ -249,16 +249,19 @@ def _disk_usage(engine: Engine, params: Optional[Dict[str, Any]]) -> Dict[str, A
     raise AssertionError('unreachable')  # pragma: no cover
 
 
+def _disk_usage_of(engine: Engine, kind: str) -> Dict[str, Any]:
+    """GET /system/df for one kind of object (``image``, ``build-cache``) where the API can filter, else all."""
+    return _disk_usage(engine, {'type': [kind]} if engine.supports(API_DF_TYPE_FILTER) else None)
+
+
 def read_build_cache(engine: Engine) -> List[BuildCacheRecord]:
     """The build cache alone, as it is now (after a prune, to see what it freed)."""
-    params = {'type': ['build-cache']} if engine.supports(API_DF_TYPE_FILTER) else None
-    return parse_build_cache(_disk_usage(engine, params).get('BuildCache') or [])
+    return parse_build_cache(_disk_usage_of(engine, 'build-cache').get('BuildCache') or [])
 
 
 def read_layers_size(engine: Engine) -> int:
-    """The engine's ``LayersSize`` now (the image part of GET /system/df alone where the API can filter)."""
-    params = {'type': ['image']} if engine.supports(API_DF_TYPE_FILTER) else None
-    return int(_disk_usage(engine, params).get('LayersSize') or 0)
+    """The engine's ``LayersSize`` now."""
+    return int(_disk_usage_of(engine, 'image').get('LayersSize') or 0)
 
 
 def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = False,
