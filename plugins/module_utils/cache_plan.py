@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Set, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import cache_release, record_chains
+from ansible_collections.cachewarden.docker.plugins.module_utils.cache_links import CacheRelease, cache_release, record_chains
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import (
     credit_bytes, layer_owners, release_cache_held_layers)
 from ansible_collections.cachewarden.docker.plugins.module_utils.plan_items import Plan, PlanItem, add_skipped, older
@@ -44,10 +44,10 @@ def plan_build_cache(snapshot: Snapshot, policy: Policy, plan: Plan, need: Optio
     if policy.build_cache == 'none':
         return {}
     deleted = {item.id for item in plan.items if item.type == 'image' and item.action == 'remove'}
-    release = cache_release(snapshot, deleted)
-    # A reserve keeps what it keeps; otherwise records the removed images set free go with them (under a budget
-    # too: the layers they hold are only freed with them).
-    released = set() if policy.build_cache_reserve is not None else set(release.released)
+    # A reserve keeps what it keeps (nothing is released nor may go); otherwise records the removed images set free
+    # go with them (under a budget too: the layers they hold are only freed with them).
+    release = CacheRelease() if policy.build_cache_reserve is not None else cache_release(snapshot, deleted)
+    released = set(release.released)
     records = {record.id: record for record in snapshot.build_cache}
     children: Dict[str, Set[str]] = {}
     for record in records.values():
