@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
-from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import chains_below
+from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import chains_below, layer_bytes
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
 
 # A compressed blob is at most its layer's size plus gzip's framing (the layer's size is block-rounded already).
@@ -295,12 +295,17 @@ def containerd_released(snapshot: Snapshot, deleted: Set[str]) -> CacheRelease:
     A record is told for a layer by its step and its size (_fits). Several builds write the same step
     (``COPY --from=build /out /app``) for other content: a record goes when it fits a layer the walk frees
     (_walk_layers) and none that stays held; two records of one chain (a build made again with --no-cache) both
-    matched the image. A record that fits both a freed and a held layer of its step may go: the sizes do not
+    matched the image. Where it fits several freed layers, the image credited is the one whose layer's bytes
+    (snapshot and blob, content_estimate.layer_bytes) come nearest the record's size, which counts the same
+    two (random seed 101 on 28.5: ``COPY --from=build /out /app`` records of 97,708 and 131,871 bytes, layers of
+    53,248 and 73,728 with blobs of 44,460 and 58,143; the larger layer for both counted 20,480 twice).
+    A record that fits both a freed and a held layer of its step may go: the sizes do not
     tell which one it made (random seeds 103 and 106 on 28.5: pairing such records by the layers' estimated
     sizes was right on one seeding and wrong on another)."""
     if _kept_chains(snapshot, deleted) is None:
         return CacheRelease()
     freed, held = _walk_layers(snapshot, deleted)
+    whole = layer_bytes(snapshot.images)
     sizes: Dict[str, int] = {}
     credited: Dict[Tuple[str, str], str] = {}  # freed layer -> the first removed image holding it, by ID
     for image in sorted(snapshot.images, key=lambda image: image.id):
@@ -318,11 +323,11 @@ def containerd_released(snapshot: Snapshot, deleted: Set[str]) -> CacheRelease:
     for step, candidates in records.items():
         layers = chains_of_step.get(step, set())
         for record in candidates:
-            fits = [(sizes[chain], credited[(step, chain)]) for chain in layers
-                    if (step, chain) in freed and _fits(sizes[chain], record.size)]
+            fits = [(abs(whole.get(chain, sizes[chain]) - record.size), -sizes[chain], credited[(step, chain)])
+                    for chain in layers if (step, chain) in freed and _fits(sizes[chain], record.size)]
             if fits and any((step, chain) in held and _fits(sizes[chain], record.size) for chain in layers):
                 result.may_go.add(record.id)
             elif fits:
-                size, image_id = max(fits)  # the largest layer that fits, then the image
-                result.released[record.id] = (image_id, size)
+                _distance, negative_size, image_id = min(fits)  # the nearest layer, then the largest, then the image
+                result.released[record.id] = (image_id, -negative_size)
     return result

@@ -7,24 +7,28 @@ The engine counts an image there as its content blobs (compressed layers, config
 snapshots, and the API gives no size per blob; the history's layer sizes are the layers' diffs, a little under
 their snapshots. Chain IDs name every layer below them, so the layers an image shares with others are a prefix
 of its list. The bytes of a layer stack are known where an image of exactly that stack is present (a parent, a
-base): its content plus unpacked size, less its own config and manifests (their sizes: the listing's descriptors,
-and an estimate of the config). Elsewhere a layer counts its history size scaled as the image it is read from
-scales (that image's layers' bytes over its history sizes).
+base): its unpacked size plus its content less its own config and manifests (their sizes: the listing's
+descriptors, and an estimate of the config), or where an exported image (layer_blobs.py) holds that layer, plus
+the exact bytes of the layers' blobs up to it. At the other layers of an exported image: those blobs, exact,
+and its unpacked size in the shares of its history's sizes. Elsewhere a layer counts its history size scaled
+as the image it is read from scales (that image's layers' bytes over its history sizes).
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Image
 
 
 def image_total(image: Image) -> int:
-    """What the engine counts for an image on the containerd store: content plus unpacked snapshots (from API
-    1.47; before it, the history's layer sizes stand in for the snapshots)."""
-    layers = image.layers or []
-    unpacked = image.unpacked_size if image.unpacked_size >= 0 else sum(layer.size for layer in layers)
-    return image.content_size + unpacked
+    """What the engine counts for an image on the containerd store: content plus unpacked snapshots."""
+    return image.content_size + _unpacked(image)
+
+
+def _unpacked(image: Image) -> int:
+    """The image's unpacked snapshots (from API 1.47; before it, the history's layer sizes stand in)."""
+    return image.unpacked_size if image.unpacked_size >= 0 else sum(layer.size for layer in image.layers or [])
 
 
 def _layers_total(image: Image) -> int:
@@ -38,10 +42,17 @@ def stack_bytes(images: Iterable[Image]) -> Dict[str, int]:
     elsewhere)."""
     known: List[Image] = sorted((image for image in images if image.layers and image.content_size >= 0),
                                 key=lambda image: image.id)
+    blobs: Dict[str, int] = {}
+    exported: Dict[str, int] = {}
+    for image in known:
+        for chain, (blob_stack, snapshots) in _exported_stacks(image).items():
+            blobs.setdefault(chain, blob_stack)
+            exported.setdefault(chain, blob_stack + snapshots)
     anchors: Dict[str, int] = {}
     for image in known:
         top = image.layers[-1].chain_id
-        anchors[top] = min(anchors.get(top, _layers_total(image)), _layers_total(image))
+        total = _unpacked(image) + blobs[top] if top in blobs else _layers_total(image)
+        anchors[top] = min(anchors.get(top, total), total)
     stacks: Dict[str, int] = {}
     for image in known:
         history = sum(layer.size for layer in image.layers)
@@ -49,8 +60,23 @@ def stack_bytes(images: Iterable[Image]) -> Dict[str, int]:
         for layer in image.layers:
             if layer.chain_id not in stacks:
                 scaled = below + (layer.size * _layers_total(image) // history if history else 0)
-                stacks[layer.chain_id] = anchors.get(layer.chain_id, scaled)
+                stacks[layer.chain_id] = anchors.get(layer.chain_id, exported.get(layer.chain_id, scaled))
             below = stacks[layer.chain_id]
+    return stacks
+
+
+def _exported_stacks(image: Image) -> Dict[str, Tuple[int, int]]:
+    """Chain ID -> the bytes of the blobs up to that layer (exact) and of its snapshots (the image's unpacked size
+    in the shares of its history's sizes: the history sizes the snapshots by their own names, while the image's
+    snapshots may be others of a little more, which the engine counts), for an image whose blob sizes are known."""
+    if image.layer_blobs is None or len(image.layer_blobs) != len(image.layers or []):
+        return {}
+    history, unpacked = sum(layer.size for layer in image.layers or []), _unpacked(image)
+    stacks: Dict[str, Tuple[int, int]] = {}
+    blobs = sizes = 0
+    for layer, blob in zip(image.layers or [], image.layer_blobs):
+        blobs, sizes = blobs + blob, sizes + layer.size
+        stacks[layer.chain_id] = (blobs, sizes * unpacked // history if history else 0)
     return stacks
 
 

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one boundary to the Docker SDK: every SDK and transport detail stays in this file.
 
-The rest of module_utils sees a small interface (Engine: get, post, delete, get_json_lines, ping, info,
-supports, api_version) and one error type (EngineError; EngineAPIError when the engine answered an error
+The rest of module_utils sees a small interface (Engine: get, post, delete, get_json_lines, read_stream, ping,
+info, supports, api_version) and one error type (EngineError; EngineAPIError when the engine answered an error
 status, with that status). tests/integration/test_engine_contract.py pins it on a real engine.
 """
 
@@ -15,7 +15,7 @@ import os
 import re
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
+from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 from urllib.parse import urlencode
 
 from ansible.module_utils.basic import missing_required_lib
@@ -304,6 +304,28 @@ class Engine:
     def get_json_lines(self, path: str, params: Optional[Dict[str, Any]] = None) -> List[Any]:
         """GET a path that answers with a stream of JSON objects (``/events`` with ``until``) and decode them all."""
         return decode_json_stream(self._call('get', path, params=params, decode=False) or b'')
+
+    def read_stream(self, path: str, params: Optional[Dict[str, Any]], consume: Callable[[IO[bytes]], R]) -> R:
+        """GET a path whose answer may be large (an image export) and hand its body to ``consume`` as a file
+        read while it arrives, never held whole; what ``consume`` returns is returned."""
+        try:
+            if self._socket_pool is not None:
+                response = self._socket_pool.request('GET', api_target(self.api_version, path, params), retries=False,
+                                                     timeout=self.timeout, preload_content=False)
+                status, body = response.status, response
+            else:
+                response = self.client._get(self.client._url(path), params=params, stream=True)  # pylint: disable=protected-access
+                status, body = response.status_code, response.raw
+        except (DockerException, RequestException, Urllib3Error, OSError) as exc:
+            raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
+        try:
+            if status >= 400:
+                raise EngineAPIError(status, 'GET %s: %s' % (path, _explanation(body.read())))
+            return consume(body)
+        except (RequestException, Urllib3Error, OSError) as exc:
+            raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
+        finally:
+            response.close()
 
     def _call(self, method: str, path: str, params: Optional[Dict[str, Any]] = None, decode: bool = True) -> Any:
         """One API call, on either transport; a failure is an EngineError, an error status an EngineAPIError."""

@@ -34,6 +34,7 @@ class ImageDetail:
     layers: Tuple[Layer, ...]
     buildkit: Optional[bool]  # None: the history was not read (the layer sizes were derived)
     config_bytes: int = -1  # containerd store: the config's estimated size (an entry of an older run has none)
+    layer_blobs: Optional[Tuple[int, ...]] = None  # containerd store: the layers' blob sizes, where an export read them
 
     def fits(self, image: Image, containerd_store: bool) -> bool:
         """Whether the entry can stand for this listing of the image (same listed size; on a graphdriver
@@ -66,7 +67,8 @@ def detail_of(image: Image, listed_size: int, buildkit_known: bool) -> Optional[
     return ImageDetail(listed_size=listed_size, tags=tuple(image.tags), last_tagged=image.last_tagged,
                        created_precise=image.created_precise, content_size=image.content_size,
                        layers=tuple(image.layers), buildkit=image.buildkit if buildkit_known else None,
-                       config_bytes=image.config_bytes)
+                       config_bytes=image.config_bytes,
+                       layer_blobs=tuple(image.layer_blobs) if image.layer_blobs is not None else None)
 
 
 def apply_detail(image: Image, detail: ImageDetail) -> None:
@@ -77,6 +79,7 @@ def apply_detail(image: Image, detail: ImageDetail) -> None:
     image.content_size = detail.content_size
     image.buildkit = bool(detail.buildkit)
     image.config_bytes = detail.config_bytes
+    image.layer_blobs = list(detail.layer_blobs) if detail.layer_blobs is not None else None
 
 
 def to_state(cache: DetailCache) -> Dict[str, Any]:
@@ -86,7 +89,8 @@ def to_state(cache: DetailCache) -> Dict[str, Any]:
     for image_id, detail in sorted(cache.images.items()):
         positions = [table.setdefault((layer.chain_id, layer.size, layer.step), len(table)) for layer in detail.layers]
         images[image_id] = [detail.listed_size, list(detail.tags), detail.last_tagged, detail.created_precise,
-                            detail.content_size, positions, detail.buildkit, detail.config_bytes]
+                            detail.content_size, positions, detail.buildkit, detail.config_bytes,
+                            list(detail.layer_blobs) if detail.layer_blobs is not None else None]
     return {'engine': cache.engine, 'layers': [list(layer) for layer in table], 'images': images}
 
 
@@ -118,16 +122,20 @@ def _layer(entry: Any) -> Optional[Layer]:
 
 
 def _detail(entry: Any, layers: List[Optional[Layer]]) -> Optional[ImageDetail]:
-    if not isinstance(entry, list) or len(entry) not in (7, 8):
+    if not isinstance(entry, list) or len(entry) not in (7, 8, 9):
         return None
     listed_size, tags, last_tagged, created, content_size, positions, buildkit = entry[:7]
-    config = entry[7] if len(entry) == 8 else -1  # entries of older runs: the config's size is read again
+    config = entry[7] if len(entry) >= 8 else -1  # entries of older runs: the config's size is read again
+    blobs = entry[8] if len(entry) == 9 else None
     numbers = [_count(value) for value in (listed_size, last_tagged, content_size, config)]
     if None in numbers or not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         return None
     if isinstance(created, bool) or not isinstance(created, (int, float)) or not math.isfinite(created):
         return None
     if not isinstance(positions, list) or buildkit not in (True, False, None):
+        return None
+    if blobs is not None and (not isinstance(blobs, list) or len(blobs) != len(positions)
+                              or not all(_count(size) is not None and size >= 0 for size in blobs)):
         return None
     if not all(_count(position) is not None and 0 <= position < len(layers) for position in positions):
         return None
@@ -136,4 +144,5 @@ def _detail(entry: Any, layers: List[Optional[Layer]]) -> Optional[ImageDetail]:
         return None
     return ImageDetail(listed_size=numbers[0], tags=tuple(tags), last_tagged=numbers[1], created_precise=float(created),
                        content_size=numbers[2], layers=tuple(layer for layer in own if layer is not None),
-                       buildkit=buildkit, config_bytes=numbers[3])
+                       buildkit=buildkit, config_bytes=numbers[3],
+                       layer_blobs=tuple(blobs) if blobs is not None else None)

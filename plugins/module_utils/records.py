@@ -53,9 +53,11 @@ class Image:
     buildkit: bool = False  # built by BuildKit (its layers may be snapshots the build cache holds)
     unpacked_size: int = -1  # containerd store, API 1.47+: bytes of its unpacked snapshots (the listing's manifests)
     # Containerd store: bytes of its manifests and index (API 1.47+, the listing's descriptors: exact) and of its
-    # config blob (estimated from inspect and history, see engine_answers.config_bytes); -1 where not known.
+    # config blob (estimated from inspect and history, see engine_answers.config_bytes, or read from an export with
+    # layer_blobs); -1 where not known.
     manifest_bytes: int = -1
     config_bytes: int = -1
+    layer_blobs: Optional[List[int]] = None  # containerd store: each layer's blob bytes, where read (layer_blobs.py)
 
     @property
     def meta_bytes(self) -> int:

@@ -21,6 +21,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers 
     add_df_sizes, add_writable_snapshots, built_by_buildkit, chain_ids, config_bytes, image_store_name, layers_from_history,
     parse_build_cache, parse_containers, parse_images, parse_networks, parse_precise_timestamp, parse_timestamp, parse_volumes)
 from ansible_collections.cachewarden.docker.plugins.module_utils.derived_layers import derive, history_to_read
+from ansible_collections.cachewarden.docker.plugins.module_utils.layer_blobs import add_layer_blobs
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_detail import (
     DetailCache, ImageDetail, apply_detail, detail_of, engine_key)
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import (
@@ -297,6 +298,8 @@ def read_snapshot(engine: Engine, walk_sizes: bool = True, image_detail: bool = 
         store, key = image_store_name(info), engine_key(str(info.get('ID') or ''), image_store_name(info))
         read = _add_image_detail(engine, images, store == 'containerd',
                                  _usable_detail(images, known, key, store == 'containerd')) if image_detail else None
+        if read is not None and store == 'containerd':
+            add_layer_blobs(engine, images)
         df = pending_df.result()
     if walk:
         container_listing = df.get('Containers') or []

@@ -29,10 +29,6 @@ MODULE = 'cachewarden.docker.docker_cache_prune'
 # make test: two seeds per store (about 3 minutes a seed and store on 2 cores); make soak runs more.
 DEFAULT_SEEDS = (101, 102)
 RELEASED = 'released by the images this run removed'
-# The containerd store's image bytes are an estimate: the API gives no size per blob, and each image's config is
-# estimated (docs/prune.md). Measured (prediction over reclaimed) on seeds 101-110: -3.5 % to +1.8 % (the -3.5 %:
-# seed 102, unused images older than 30 days, in one CI run; the same case was within 3 % in another).
-CONTAINERD_IMAGE_SHARE = 0.05
 # Policies the Docker CLI can express too: the twin host runs these commands instead.
 CLI_POLICIES: List[Tuple[Dict[str, Any], List[List[str]]]] = [
     ({'images': 'dangling', 'protect_base_images': False}, [['image', 'prune', '--force']]),
@@ -217,9 +213,8 @@ def check_case(fleet: Fleet, inventory: str, host: Host, twin: Host, seed: int, 
     # A record that was listed as may go frees its layer among image layers when it goes (its bytes as listed).
     may_have_gone = sum(item['bytes'] for item in released)
     for kind in ('container', 'image', 'volume', 'build_cache'):
-        share = CONTAINERD_IMAGE_SHARE if (kind, host.store) == ('image', 'containerd') else 0.01
         reclaimed = summary[kind]['reclaimed_bytes'] - (may_have_gone if kind == 'image' else 0)
-        assert _close(check['summary'][kind]['predicted_bytes'], reclaimed, share), \
+        assert _close(check['summary'][kind]['predicted_bytes'], reclaimed, 0.01), \
             '%s predicted %d, reclaimed %d (%d of it by records listed as may go): %s' % (
                 kind, check['summary'][kind]['predicted_bytes'], summary[kind]['reclaimed_bytes'],
                 may_have_gone if kind == 'image' else 0, where)

@@ -13,14 +13,17 @@ needs requests older than 2.32), with the SDK put ahead of .venv's:
 
 from __future__ import annotations
 
+import tarfile
 import time
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 from fleet_helpers import cli
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.connection import MIN_API_VERSION
 from ansible_collections.cachewarden.docker.plugins.module_utils.engine import Engine, EngineAPIError, EngineError
+from ansible_collections.cachewarden.docker.plugins.module_utils.engine_answers import image_store_name
+from ansible_collections.cachewarden.docker.plugins.module_utils.layer_blobs import blob_sizes_of_export
 from sandbox.fleet import Fleet, Host
 
 VOLUME = 'cw-engine-contract'
@@ -83,6 +86,34 @@ def test_event_stream_is_decoded_to_the_end(engine: Dict[str, Any]) -> None:
     events = connected.get_json_lines('/events', params={
         'since': since, 'until': int(time.time()) + 1, 'filters': '{"type":["volume"],"event":["create"]}'})
     assert VOLUME in [event['Actor']['ID'] for event in events]
+
+
+def _member_sizes(stream: Any) -> List[tuple]:
+    with tarfile.open(fileobj=stream, mode='r|') as archive:
+        return [(member.name, member.size) for member in archive]
+
+
+def test_a_large_answer_is_streamed_to_the_end(engine: Dict[str, Any], tmp_path: Any) -> None:
+    """An image export, read while it arrives: the same files as `docker save` writes; on the containerd store the
+    blob sizes (layer_blobs.py) and the manifest add up to the content size the listing gives."""
+    connected: Engine = engine['engine']
+    listing = connected.get('/images/json', params={'manifests': 1} if connected.supports('1.47') else None)
+    chosen = max(listing, key=lambda image: (len(image.get('RepoTags') or []), image['Id']))
+    saved = tmp_path / 'saved.tar'
+    cli(engine['host'], 'save', '--output', str(saved), chosen['Id'])
+    with tarfile.open(saved) as archive:
+        expected = [(member.name, member.size) for member in archive]
+    assert connected.read_stream('/images/%s/get' % chosen['Id'], None, _member_sizes) == expected
+    with pytest.raises(EngineAPIError) as caught:
+        connected.read_stream('/images/cw-no-such-image/get', None, _member_sizes)
+    assert caught.value.status_code == 404 and 'cw-no-such-image' in str(caught.value)
+    sizes = connected.read_stream('/images/%s/get' % chosen['Id'], None, blob_sizes_of_export)
+    if image_store_name(connected.info()) == 'containerd':
+        manifest = next(entry for entry in chosen['Manifests'] if entry['Kind'] == 'image')
+        assert sizes is not None
+        assert sizes.config + sum(sizes.layers) + manifest['Descriptor']['size'] == manifest['Size']['Content']
+    else:
+        assert sizes is None, 'a graphdriver store exports the older layout (no blobs/)'
 
 
 @pytest.mark.parametrize('method, path, status, words', [

@@ -23,18 +23,21 @@ from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snap
 
 BASE = Layer('sha256:base', 1000, '/bin/sh -c #(nop) ADD file:a in /')
 TOP = Layer('sha256:top', 24, 'COPY app /srv/app # buildkit')
+WEB = Layer('sha256:web', 8192, 'COPY web /srv/web # buildkit')
 
 
 def _cache() -> DetailCache:
     return DetailCache(engine=engine_key('ENGINE-1', 'overlay2'), images={
         'sha256:one': ImageDetail(1024, ('app:1',), NOW - DAY, 1699.5, -1, (BASE, TOP), True),
         'sha256:two': ImageDetail(1000, (), 0, 1600.0, -1, (BASE,), None),
+        'sha256:three': ImageDetail(1024, ('web:1',), NOW, 1700.0, 900, (BASE, WEB), True, config_bytes=626,
+                                    layer_blobs=(700, 3457)),
     })
 
 
 def test_round_trip_through_json_keeps_every_field_and_each_layer_once():
     stored = json.loads(json.dumps(to_state(_cache())))
-    assert len(stored['layers']) == 2, 'the shared base layer is stored once'
+    assert len(stored['layers']) == 3, 'the shared base layer is stored once'
     assert from_state(stored) == _cache()
 
 
@@ -55,13 +58,17 @@ def test_a_section_of_another_layout_is_not_used(section):
     lambda entry, layers: entry.__delitem__(slice(6, None)),    # too short
     lambda entry, layers: entry.__setitem__(7, 'big'),          # the config's size not a number
     lambda entry, layers: layers[1].__setitem__(1, -5),         # its layer's size is negative
+    lambda entry, layers: entry.__setitem__(8, [1, 2, 3]),      # layer blob sizes for 3 layers of 2
+    lambda entry, layers: entry.__setitem__(8, [1, -3]),        # a negative blob size
+    lambda entry, layers: entry.__setitem__(8, 'big'),          # blob sizes not a list
+    lambda entry, layers: entry.append('x'),                    # 10 fields
 ])
 def test_a_damaged_entry_is_left_out_alone(damage):
     stored = json.loads(json.dumps(to_state(_cache())))
     damage(stored['images']['sha256:one'], stored['layers'])
     cache = from_state(stored)
     assert cache is not None
-    assert set(cache.images) == ({'sha256:two'} if stored['layers'][0][1] >= 0 else set())
+    assert set(cache.images) == {'sha256:two', 'sha256:three'}
 
 
 def test_an_entry_stands_for_an_image_only_while_the_listing_agrees():
@@ -76,20 +83,22 @@ def test_an_entry_stands_for_an_image_only_while_the_listing_agrees():
     older = ImageDetail(1025, ('app:1',), 0, 0.0, -1, (BASE, TOP), True)
     assert not older.fits(listed, containerd_store=True), "an older run's entry has no config size: read again"
     stored = to_state(DetailCache(engine='e', images={'sha256:one': older}))
-    stored['images']['sha256:one'].pop()  # as an older run wrote it: 7 fields
+    del stored['images']['sha256:one'][7:]  # as an older run wrote it: 7 fields
     assert from_state(stored).images['sha256:one'] == older
+    stored['images']['sha256:one'].append(1400)  # 8 fields: no layer blob sizes
+    assert from_state(stored).images['sha256:one'] == ImageDetail(1025, ('app:1',), 0, 0.0, -1, (BASE, TOP), True, 1400)
 
 
 def test_detail_of_and_apply_detail_carry_the_same_fields():
     source = image('one', 'app:1', layers=[('sha256:base', 1000), ('sha256:top', 24)], last_tagged=NOW - 5)
-    source.created_precise, source.buildkit = 1699.25, True
+    source.created_precise, source.buildkit, source.layer_blobs = 1699.25, True, [600, 20]
     detail = detail_of(source, source.size, buildkit_known=True)
     assert detail is not None and detail.buildkit is True
     assert detail_of(source, source.size, buildkit_known=False).buildkit is None
     target = image('one', 'app:1')
     apply_detail(target, detail)
-    assert (target.layers, target.last_tagged, target.created_precise, target.buildkit) == (
-        source.layers, source.last_tagged, source.created_precise, source.buildkit)
+    assert (target.layers, target.last_tagged, target.created_precise, target.buildkit, target.layer_blobs) == (
+        source.layers, source.last_tagged, source.created_precise, source.buildkit, source.layer_blobs)
     source.layers = None
     assert detail_of(source, source.size, buildkit_known=True) is None, 'unpaired layers are read again'
 
