@@ -21,6 +21,10 @@ description:
     container started using after the plan was made is reported in RV(skipped_items).
   - With O(max_cache_size) or O(high_watermark_percent), images and then build cache are removed in
     least-recently-used order, only as far as needed.
+  - On the containerd image store, where several images share layers that no image ends at, the module exports the
+    smallest of them once (C(GET /images/{id}/get), what C(docker save) streams, at most 2 GiB of image content a
+    run) to read the sizes of its layers' blobs, which the API gives nowhere else; the sizes are kept in
+    O(state_path) by image ID, so a later run reads them from there.
 author:
   - cachewarden maintainers (!UNKNOWN)
 extends_documentation_fragment:

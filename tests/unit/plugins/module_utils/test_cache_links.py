@@ -236,6 +236,21 @@ def test_containerd_one_step_written_alike_for_other_content_is_told_apart_by_si
     assert cache_release(snap, {gone.id}).may_go == {'r-q', 'r-s'}, 'each fits the freed and the held 32 kB layer'
 
 
+def test_containerd_a_record_that_fits_several_freed_layers_credits_the_one_nearest_its_size():
+    """Random seed 101 on 28.5: two images that went made `COPY --from=build /out /app` layers of 73,728 and 53,248
+    bytes (blobs 58,143 and 44,460); records of 131,871 and 97,708. The smaller record fits both layers by size;
+    crediting the larger layer for both counted 20,480 bytes too many."""
+    ember = _steps('ember', 'rnd/ember:3.1', steps=[('E', 73728, 'COPY /out /app # buildkit')])
+    umber = _steps('umber', 'rnd/umber:3.1', steps=[('U', 53248, 'COPY /out /app # buildkit')])
+    ember.content_size, ember.unpacked_size = 58143, 73728
+    umber.content_size, umber.unpacked_size = 44460, 53248
+    records = [_step_record('r-e', 131871, '[stage-1 1/1] COPY --from=build /out /app'),
+               _step_record('r-u', 97708, '[stage-1 2/2] COPY --from=build /out /app')]
+    snap = snapshot(images=[ember, umber], build_cache=records)
+    snap.engine = CONTAINERD
+    assert cache_release(snap, {ember.id, umber.id}).released == {'r-e': (ember.id, 73728), 'r-u': (umber.id, 53248)}
+
+
 def test_containerd_a_step_a_kept_image_made_is_not_linked_and_every_record_of_a_freed_step_is():
     snap, div1, _div2 = _diverging()
     snap.images.append(_steps('other-b', 'lk/other:1', steps=[('Z', 4096, 'COPY z /z # buildkit'),
