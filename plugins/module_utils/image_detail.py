@@ -14,12 +14,15 @@ only costs time: entries that do not parse, or that disagree with the listing, a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import Image, Layer
 
 DETAIL_KEY = 'image_detail'
+# How engine_answers.config_bytes writes its estimate: entries of another way have their config read again (an
+# exported config, with layer_blobs, is exact and stays).
+CONFIG_ESTIMATE = 2
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,8 @@ def to_state(cache: DetailCache) -> Dict[str, Any]:
         images[image_id] = [detail.listed_size, list(detail.tags), detail.last_tagged, detail.created_precise,
                             detail.content_size, positions, detail.buildkit, detail.config_bytes,
                             list(detail.layer_blobs) if detail.layer_blobs is not None else None]
-    return {'engine': cache.engine, 'layers': [list(layer) for layer in table], 'images': images}
+    return {'engine': cache.engine, 'config_estimate': CONFIG_ESTIMATE, 'layers': [list(layer) for layer in table],
+            'images': images}
 
 
 def from_state(raw: Any) -> Optional[DetailCache]:
@@ -104,6 +108,8 @@ def from_state(raw: Any) -> Optional[DetailCache]:
     cache = DetailCache(engine=raw['engine'])
     for image_id, entry in raw['images'].items():
         detail = _detail(entry, layers)
+        if detail is not None and detail.layer_blobs is None and raw.get('config_estimate') != CONFIG_ESTIMATE:
+            detail = replace(detail, config_bytes=-1)
         if detail is not None:
             cache.images[str(image_id)] = detail
     return cache

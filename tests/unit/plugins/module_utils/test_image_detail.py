@@ -87,6 +87,17 @@ def test_an_entry_stands_for_an_image_only_while_the_listing_agrees():
     assert from_state(stored).images['sha256:one'] == older
     stored['images']['sha256:one'].append(1400)  # 8 fields: no layer blob sizes
     assert from_state(stored).images['sha256:one'] == ImageDetail(1025, ('app:1',), 0, 0.0, -1, (BASE, TOP), True, 1400)
+    del stored['config_estimate']  # written before the config estimate changed: read again
+    assert from_state(stored).images['sha256:one'].config_bytes == -1
+
+
+def test_an_exported_config_size_stays_whatever_estimate_wrote_the_file():
+    stored = json.loads(json.dumps(to_state(_cache())))
+    stored['config_estimate'] = 1
+    stored['images']['sha256:one'][7] = 1400  # an estimate of the older way
+    cache = from_state(stored)
+    assert cache.images['sha256:three'] == _cache().images['sha256:three'], 'read from an export: exact'
+    assert cache.images['sha256:one'].config_bytes == -1
 
 
 def test_detail_of_and_apply_detail_carry_the_same_fields():
