@@ -47,6 +47,9 @@ class Outcome:
     # Containerd store: of the pruned records' sizes, the bytes the engine did not count among image layers
     # (compressed blobs of layers an image once exported, see Executor.blob_watch).
     cache_blob_bytes: int = 0
+    # Of the image row's reclaimed bytes, those that records released outside the plan freed (their layers, which
+    # the engine counts among image layers; prune_run._prune_released_cache).
+    released_image_bytes: int = 0
 
 
 def _is_prune_running(error: EngineAPIError) -> bool:

@@ -25,7 +25,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.result import p
 from ansible_collections.cachewarden.docker.plugins.module_utils.run_lock import EngineLock, LockTimeout, lock_path
 from ansible_collections.cachewarden.docker.plugins.module_utils.records import BuildCacheRecord, Snapshot
 from ansible_collections.cachewarden.docker.plugins.module_utils.snapshot import (
-    read_build_cache, read_snapshot, refresh_tag_times)
+    read_build_cache, read_layers_size, read_snapshot, refresh_tag_times)
 from ansible_collections.cachewarden.docker.plugins.module_utils.usage_state import (
     events_since, fold_in, load_state, save_state)
 
@@ -163,9 +163,26 @@ def _prune_released_cache(engine: Engine, executor: Executor, before: Snapshot, 
                 and entry['id'] in planned and entry['reason'].startswith(ENGINE_KEPT)}
         outcome.skipped[:] = [entry for entry in outcome.skipped
                               if entry['type'] != 'build_cache' or entry['id'] not in kept]
-        executor.prune_released(released + [planned[record_id] for record_id in sorted(kept)])
+        _prune_measured(engine, executor, released, before.engine.image_store == 'containerd')
+        if kept and not outcome.interrupted:
+            executor.prune_released([planned[record_id] for record_id in sorted(kept)])
         if outcome.interrupted:
             return
+
+
+def _prune_measured(engine: Engine, executor: Executor, released: List[PlanItem], containerd_store: bool) -> None:
+    """Prune records released outside the plan and add what they freed among image layers to the outcome's
+    released_image_bytes: on graphdriver stores a record is its layer (its size); on the containerd store its
+    snapshot, while its blob left the image row with the image (the fall of LayersSize around the prune)."""
+    done = len(executor.outcome.removed)
+    layers_before = read_layers_size(engine) if containerd_store else 0
+    executor.prune_released(released)
+    gone = executor.outcome.removed[done:]
+    if not containerd_store:
+        executor.outcome.released_image_bytes += sum(item.bytes for item in gone)
+    elif gone and not executor.outcome.interrupted:
+        fall = layers_before - read_layers_size(engine)
+        executor.outcome.released_image_bytes += min(max(fall, 0), sum(item.bytes for item in gone))
 
 
 def released_cache(before: Snapshot, plan: Plan, outcome: Outcome, policy: Policy,

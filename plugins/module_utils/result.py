@@ -157,6 +157,7 @@ def prune_result(plan: Plan, outcome: Optional[Outcome], before: Snapshot, after
         'docker_cache_before': facts_before,
         'kept_by_rule': kept_by_rule(plan, before),
         'cache_blob_bytes': outcome.cache_blob_bytes if outcome is not None else 0,
+        'released_image_bytes': outcome.released_image_bytes if outcome is not None else 0,
     }
     if outcome is not None:
         result['not_done'] = [item.as_dict() for item in remaining_after(outcome, plan) or []]

@@ -198,6 +198,16 @@ cache_blob_bytes:
       0 on other stores and in check mode."
   returned: always
   type: int
+released_image_bytes:
+  description:
+    - "Of the image C(reclaimed_bytes), those freed by build cache records the run removed outside the plan
+      (C(removed) items whose reason says they were released by the images the run removed, such as records
+      check mode listed in RV(may_release)): the engine counts a record an image held among image layers, so
+      they are not in C(predicted_bytes). On the containerd image store the fall of the engine's C(LayersSize)
+      around their prune (their snapshots; their blobs left with the images' content), elsewhere their sizes.
+      0 in check mode."
+  returned: always
+  type: int
 summary:
   description: Per type C(planned), C(removed), C(skipped) counts and C(predicted_bytes), C(reclaimed_bytes).
   returned: always
