@@ -30,6 +30,8 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.records import 
 EXPORT_BYTES_PER_RUN = 2 * 1024 ** 3
 # Manifest files larger than this are not an export's manifest.json (it names a few paths per image).
 _MANIFEST_LIMIT = 1024 * 1024
+# Bytes read from the export at a time (its blobs are skipped, never kept).
+_READ_SIZE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def blob_sizes_of_export(stream: IO[bytes]) -> Optional[BlobSizes]:
     sizes: Dict[str, int] = {}
     manifest = None
     try:
-        with tarfile.open(fileobj=stream, mode='r|') as archive:
+        with tarfile.open(fileobj=stream, mode='r|', bufsize=_READ_SIZE) as archive:
             for member in archive:
                 if member.isfile() and member.name.startswith('blobs/'):
                     sizes[member.name] = member.size

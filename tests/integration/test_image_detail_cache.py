@@ -48,14 +48,16 @@ def _first_read(fleet: Fleet, name: str) -> Tuple[Host, CountingEngine, Snapshot
 
 
 def _detail(snapshot: Snapshot) -> Dict[str, Any]:
-    return {image.id: (image.layers, image.last_tagged, image.created_precise, image.content_size, image.buildkit)
-            for image in snapshot.images}
+    return {image.id: (image.layers, image.last_tagged, image.created_precise, image.content_size, image.buildkit,
+                       image.config_bytes, image.layer_blobs) for image in snapshot.images}
 
 
 @pytest.mark.parametrize('name', ['h1', 'h2'])
 def test_a_read_with_the_entries_sees_what_a_fresh_read_sees(fleet: Fleet, name: str) -> None:
     _host, engine, first = _first_read(fleet, name)
     assert _per_image(engine) >= len(first.images) > 5
+    # The containerd store's seed has images sharing layers no image ends at (cw/web, cw/app): one is exported.
+    assert engine.count(lambda path: path.endswith('/get')) == (1 if name == 'h2' else 0)
     # through the state file's JSON form, as the next run gets it
     stored = from_state(json.loads(json.dumps(to_state(first.image_detail))))
     engine.paths.clear()
