@@ -55,6 +55,12 @@ def image(name: str, *tags: str, parent: Optional[Image] = None, layers: Optiona
                  layers=stack, last_tagged=last_tagged)
 
 
+def stored(made: Image, content: int, unpacked: int) -> Image:
+    """``made`` as the containerd store lists it: its content (blobs) and unpacked (snapshot) bytes."""
+    made.content_size, made.unpacked_size = content, unpacked
+    return made
+
+
 def container(name: str, used_image: Optional[Image] = None, state: str = 'exited', created: int = NOW - 30 * DAY,
               volumes: Iterable[str] = (), networks: Iterable[str] = (), labels: Optional[Dict[str, str]] = None,
               size_rw: int = 0, image_ref: Optional[str] = None) -> Container:

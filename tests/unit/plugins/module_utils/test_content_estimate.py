@@ -8,19 +8,14 @@ from __future__ import annotations
 
 from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimate import image_total, stack_bytes
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import credit_bytes, layer_owners
-from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import image, snapshot
-
-
-def _sized(made, content, unpacked):
-    made.content_size, made.unpacked_size = content, unpacked
-    return made
+from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import image, snapshot, stored
 
 
 def _alpine_family():
     """alpine-ish:3.17 = L0; two images add L1 then their own top layer (no image ends at L1)."""
-    base = _sized(image('base', 'registry.example.com/base/alpine-ish:3.17', layers=[('L0', 73728)]), 62269, 73728)
-    web = _sized(image('web', 'cw/web:1.0', layers=[('L0', 73728), ('L1', 65536), ('W', 24576)]), 144864, 163840)
-    app = _sized(image('app', 'cw/app:1.0', layers=[('L0', 73728), ('L1', 65536), ('A', 24576)]), 144864, 163840)
+    base = stored(image('base', 'registry.example.com/base/alpine-ish:3.17', layers=[('L0', 73728)]), 62269, 73728)
+    web = stored(image('web', 'cw/web:1.0', layers=[('L0', 73728), ('L1', 65536), ('W', 24576)]), 144864, 163840)
+    app = stored(image('app', 'cw/app:1.0', layers=[('L0', 73728), ('L1', 65536), ('A', 24576)]), 144864, 163840)
     snapshot(images=[base, web, app])
     return base, web, app
 
@@ -54,8 +49,8 @@ def test_an_image_and_its_shared_layers_add_up_to_what_the_engine_counts():
 
 def test_removing_an_image_on_a_base_measured_as_the_engine_did():
     """cw/tools:1.0 = alpine-ish:3.17's layer + 8,192 of its own: LayersSize fell by 19,627 when it went."""
-    base = _sized(image('base', 'registry.example.com/base/alpine-ish:3.17', layers=[('L0', 73728)]), 62269, 73728)
-    tools = _sized(image('tools', 'cw/tools:1.0', layers=[('L0', 73728), ('T', 8192)]), 72875, 81920)
+    base = stored(image('base', 'registry.example.com/base/alpine-ish:3.17', layers=[('L0', 73728)]), 62269, 73728)
+    tools = stored(image('tools', 'cw/tools:1.0', layers=[('L0', 73728), ('T', 8192)]), 72875, 81920)
     snapshot(images=[base, tools])
     credit = credit_bytes(layer_owners([base, tools]), {tools.id})[tools.id]
     assert credit == image_total(tools) - image_total(base) == 18798
@@ -65,8 +60,8 @@ def test_removing_an_image_on_a_base_measured_as_the_engine_did():
 def test_an_image_whose_layers_others_all_hold_frees_its_config_and_manifests():
     """Random seed 110 on 28.5: intermediate images of the legacy builder were predicted to free 0 bytes and freed
     2-3.4 kB each (their config and manifest); 34 of them made the image row 92 % over the prediction."""
-    parent = _sized(image('parent', layers=[('P1', 1990656), ('P2', 8192)]), 1085709, 1998848)
-    child = _sized(image('child', 'cw/c:1', layers=[('P1', 1990656), ('P2', 8192), ('C', 12288)]), 1092000, 2011136)
+    parent = stored(image('parent', layers=[('P1', 1990656), ('P2', 8192)]), 1085709, 1998848)
+    child = stored(image('child', 'cw/c:1', layers=[('P1', 1990656), ('P2', 8192), ('C', 12288)]), 1092000, 2011136)
     parent.manifest_bytes, parent.config_bytes = 966, 1129
     child.manifest_bytes, child.config_bytes = 966, 1300
     snapshot(images=[parent, child])

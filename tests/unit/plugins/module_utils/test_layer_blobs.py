@@ -14,7 +14,7 @@ from ansible_collections.cachewarden.docker.plugins.module_utils.content_estimat
 from ansible_collections.cachewarden.docker.plugins.module_utils.image_bytes import credit_bytes, layer_owners
 from ansible_collections.cachewarden.docker.plugins.module_utils.layer_blobs import (
     BlobSizes, blob_sizes_of_export, images_to_export)
-from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import image, snapshot
+from ansible_collections.cachewarden.docker.tests.unit.plugins.module_utils.snapshot_builders import image, snapshot, stored
 
 CONFIG, L0, L1, TOP, MANIFEST = ('blobs/sha256/' + char * 64 for char in 'cabde')
 # cw/web:1.0 as `GET /images/{id}/get` exported it on 28.5 (containerd store): blob sizes by path.
@@ -64,16 +64,11 @@ def test_an_export_that_does_not_describe_one_image_gives_nothing():
     assert blob_sizes_of_export(_OneWay(b'not a tar at all' * 64)) is None
 
 
-def _sized(made, content, unpacked):
-    made.content_size, made.unpacked_size = content, unpacked
-    return made
-
-
 def _alpine_family():
     """The demo's containerd host: alpine-ish:3.17 = L0; web and app add L1 (no image ends at it) and a top."""
-    base = _sized(image('base', 'registry.example.com/base/alpine-ish:3.17', layers=[('L0', 73728)]), 62269, 73728)
-    web = _sized(image('web', 'cw/web:1.0', layers=[('L0', 73728), ('L1', 65536), ('W', 24576)]), 144864, 163840)
-    app = _sized(image('app', 'cw/app:1.0', layers=[('L0', 73728), ('L1', 65536), ('A', 20480)]), 144864, 159744)
+    base = stored(image('base', 'registry.example.com/base/alpine-ish:3.17', layers=[('L0', 73728)]), 62269, 73728)
+    web = stored(image('web', 'cw/web:1.0', layers=[('L0', 73728), ('L1', 65536), ('W', 24576)]), 144864, 163840)
+    app = stored(image('app', 'cw/app:1.0', layers=[('L0', 73728), ('L1', 65536), ('A', 20480)]), 144864, 159744)
     for made in (base, web, app):
         made.manifest_bytes = 734
     snapshot(images=[base, web, app])
@@ -117,8 +112,8 @@ def test_exported_blob_sizes_make_what_an_image_frees_exact():
 def test_where_the_history_undercounts_the_snapshots_the_unpacked_size_is_shared_out():
     """BuildKit-built images on 28.5: the history sizes the snapshots by their chain-ID names, the image's own
     snapshots can be a little larger (cw/busybox:latest: history 1,998,848, unpacked 2,027,520)."""
-    one = _sized(image('one', 'cw/one:1', layers=[('B', 1990656), ('S', 8192), ('O', 4096)]), 1090000, 2031616)
-    two = _sized(image('two', 'cw/two:1', layers=[('B', 1990656), ('S', 8192), ('T', 8192)]), 1092000, 2035712)
+    one = stored(image('one', 'cw/one:1', layers=[('B', 1990656), ('S', 8192), ('O', 4096)]), 1090000, 2031616)
+    two = stored(image('two', 'cw/two:1', layers=[('B', 1990656), ('S', 8192), ('T', 8192)]), 1092000, 2035712)
     snapshot(images=[one, two])
     one.layer_blobs = [1079947, 3457, 2000]
     stacks = stack_bytes([one, two])
