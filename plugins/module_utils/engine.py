@@ -325,7 +325,9 @@ class Engine:
         except (RequestException, Urllib3Error, OSError) as exc:
             raise EngineError(describe_failure(self.docker_host, exc, self.timeout)) from exc
         finally:
-            response.close()
+            response.close()  # a body not read to the end is not left for the next call on the connection
+            if self._socket_pool is not None:
+                response.release_conn()  # its place in the pool (a closed connection is opened again)
 
     def _call(self, method: str, path: str, params: Optional[Dict[str, Any]] = None, decode: bool = True) -> Any:
         """One API call, on either transport; a failure is an EngineError, an error status an EngineAPIError."""
