@@ -42,16 +42,14 @@ def stack_bytes(images: Iterable[Image]) -> Dict[str, int]:
     elsewhere)."""
     known: List[Image] = sorted((image for image in images if image.layers and image.content_size >= 0),
                                 key=lambda image: image.id)
-    blobs: Dict[str, int] = {}
-    exported: Dict[str, int] = {}
+    exported: Dict[str, Tuple[int, int]] = {}  # chain -> (blobs, snapshots) up to it, from the first exported image
     for image in known:
-        for chain, (blob_stack, snapshots) in _exported_stacks(image).items():
-            blobs.setdefault(chain, blob_stack)
-            exported.setdefault(chain, blob_stack + snapshots)
+        for chain, stack in _exported_stacks(image).items():
+            exported.setdefault(chain, stack)
     anchors: Dict[str, int] = {}
     for image in known:
         top = image.layers[-1].chain_id
-        total = _unpacked(image) + blobs[top] if top in blobs else _layers_total(image)
+        total = _unpacked(image) + exported[top][0] if top in exported else _layers_total(image)
         anchors[top] = min(anchors.get(top, total), total)
     stacks: Dict[str, int] = {}
     for image in known:
@@ -59,8 +57,12 @@ def stack_bytes(images: Iterable[Image]) -> Dict[str, int]:
         below = 0
         for layer in image.layers:
             if layer.chain_id not in stacks:
-                scaled = below + (layer.size * _layers_total(image) // history if history else 0)
-                stacks[layer.chain_id] = anchors.get(layer.chain_id, exported.get(layer.chain_id, scaled))
+                if layer.chain_id in anchors:
+                    stacks[layer.chain_id] = anchors[layer.chain_id]
+                elif layer.chain_id in exported:
+                    stacks[layer.chain_id] = sum(exported[layer.chain_id])  # its blobs and its snapshots
+                else:
+                    stacks[layer.chain_id] = below + (layer.size * _layers_total(image) // history if history else 0)
             below = stacks[layer.chain_id]
     return stacks
 

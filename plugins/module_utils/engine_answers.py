@@ -157,7 +157,7 @@ def config_bytes(inspect: Dict[str, Any], history: Sequence[Dict[str, Any]]) -> 
     entries = [dict({'created': _rfc3339(entry.get('Created')).replace('Z', fraction + 'Z')},
                     **{key: entry[field] for key, field in (('created_by', 'CreatedBy'), ('comment', 'Comment'))
                        if entry.get(field)}) for entry in reversed(list(history))]
-    for entry in entries[:max(len(entries) - len(layers), 0)]:
+    for entry in entries[:max(len(entries) - len(layers), 0)]:  # which entries they are does not change the size
         entry['empty_layer'] = True
     config = {
         'architecture': inspect.get('Architecture'),

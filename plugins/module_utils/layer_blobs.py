@@ -5,8 +5,9 @@
 cannot split an image's bytes between its layers.
 
 The engine counts an image there as its blobs (config, manifests, one compressed blob per layer) plus its
-unpacked snapshots. The history gives each layer's snapshot (its sizes are the snapshots' usage there) and the
-listing each image's totals, but no API answer sizes one layer's blob. Where two images share layers that no
+unpacked snapshots. The history sizes each layer's snapshot (by its chain-ID name; a BuildKit-built image's own
+snapshots can be a little larger, see content_estimate) and the listing each image's totals, but no API answer
+sizes one layer's blob. Where two images share layers that no
 image ends at (``FROM base`` then different steps), how much of their content is the shared part is therefore
 unknown, and so is what removing one of them frees. An export (``GET /images/{id}/get``, what ``docker save``
 reads) is an OCI layout whose tar headers size every blob and whose ``manifest.json`` names the config and the
@@ -109,14 +110,11 @@ def read_blob_sizes(engine: Engine, image: Image) -> Optional[BlobSizes]:
     return sizes
 
 
-def add_layer_blobs(engine: Engine, images: List[Image]) -> List[str]:
+def add_layer_blobs(engine: Engine, images: List[Image]) -> None:
     """Export the images images_to_export chooses and fill in their blob sizes (the config's, exact, replaces
-    its estimate); the IDs of the images given sizes."""
+    its estimate)."""
     chosen = images_to_export(images)
-    given = []
     for image, sizes in zip(chosen, map_concurrently(lambda image: read_blob_sizes(engine, image), chosen, workers=2)):
         if sizes is not None:
             image.layer_blobs = list(sizes.layers)
             image.config_bytes = sizes.config
-            given.append(image.id)
-    return given
